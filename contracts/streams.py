@@ -1,0 +1,39 @@
+"""The three JetStream streams of the contract, described without a NATS dependency."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Retention(StrEnum):
+    LIMITS = "limits"
+    WORK_QUEUE = "workqueue"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    retention: Retention
+    max_age_days: int
+    duplicate_window_seconds: int = 2 * 60 * 60
+    max_msg_bytes: int = 1024 * 1024
+
+
+EVENTS = StreamSpec(
+    "OTS_EVENTS",
+    (
+        "ots.visit.>",
+        "ots.team.>",
+        "ots.device.>",
+        "ots.route.>",
+        "ots.recording.>",
+        "ots.service.>",
+        "ots.recapture.>",
+    ),
+    Retention.LIMITS,
+    max_age_days=3 * 365,
+)
+GATEWAY = StreamSpec("OTS_GATEWAY", ("ots.gateway.>",), Retention.WORK_QUEUE, max_age_days=30)
+DLQ = StreamSpec("OTS_DLQ", ("ots.dlq.>",), Retention.LIMITS, max_age_days=90)
+
+ALL_STREAMS: tuple[StreamSpec, ...] = (EVENTS, GATEWAY, DLQ)

@@ -1,0 +1,168 @@
+"""Durable pull consumption: inbox for repeats, one commit per batch, dead letters with reasons.
+
+Each message runs in its own savepoint inside one transaction per batch, so a bad message
+cannot undo its neighbours, and the batch is acknowledged only after the commit.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from pydantic import BaseModel, ValidationError
+
+from contracts import CloudEvent, EventSpec, RawCloudEvent, spec_for_subject
+from ots_runtime.broker import ConsumerSpec
+from ots_runtime.dead_letter import DeadLetterer
+from ots_runtime.db import TRANSIENT
+from ots_runtime.telemetry import HANDLING_SECONDS, MESSAGES_HANDLED, subject_label
+
+log = logging.getLogger(__name__)
+
+Handle = Callable[[asyncpg.Connection, CloudEvent[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    spec: EventSpec
+    handle: Handle
+
+
+class Unprocessable(Exception):
+    """The message can never be processed, whatever the number of attempts."""
+
+
+@dataclass
+class Outcome:
+    msg: Msg
+    result: str  # "applied", "repeat", "dead", "retry"
+    error: str = ""
+
+
+def parse(msg: Msg, handlers: dict[str, Handler]) -> tuple[Handler, CloudEvent[Any]]:
+    spec = spec_for_subject(msg.subject)
+    handler = handlers.get(spec.pattern) if spec else None
+    if handler is None:
+        raise Unprocessable(f"no handler for subject {msg.subject}")
+    try:
+        raw = RawCloudEvent.model_validate_json(msg.data)
+        if raw.type != handler.spec.type:
+            raise Unprocessable(f"type {raw.type} does not match subject {msg.subject}")
+        data: BaseModel = handler.spec.model.model_validate(raw.data)
+    except ValidationError as error:
+        raise Unprocessable(_describe(error)) from error
+    return handler, CloudEvent[Any](**raw.model_dump(exclude={"data"}), data=data)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5]]
+    return "invalid message: " + "; ".join(parts)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        js: JetStreamContext,
+        pool: asyncpg.Pool,
+        spec: ConsumerSpec,
+        handlers: list[Handler],
+        batch_size: int = 100,
+        fetch_timeout: float = 1.0,
+    ) -> None:
+        self._service = service
+        self._js = js
+        self._pool = pool
+        self._spec = spec
+        self._handlers = {h.spec.pattern: h for h in handlers}
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout
+        self._dead = DeadLetterer(js, service)
+        self._schema = service
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+            except NatsTimeout:
+                continue
+            except Exception as error:
+                log.warning("fetch on %s failed: %s", self._spec.durable, error)
+                await asyncio.sleep(0.5)
+                continue
+            await self.process(msgs)
+
+    async def process(self, msgs: list[Msg]) -> list[Outcome]:
+        started = time.perf_counter()
+        heartbeat = asyncio.create_task(self._keep_alive(msgs))
+        try:
+            outcomes = await self._apply_batch(msgs)
+        except TRANSIENT as error:
+            log.warning("batch on %s not committed (%s); redelivery will retry", self._spec.durable, error)
+            outcomes = [Outcome(m, "retry", str(error)) for m in msgs]
+        finally:
+            heartbeat.cancel()
+        await self._settle(outcomes)
+        HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(time.perf_counter() - started)
+        return outcomes
+
+    async def _apply_batch(self, msgs: list[Msg]) -> list[Outcome]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            return [await self._apply_one(conn, msg) for msg in msgs]
+
+    async def _apply_one(self, conn: asyncpg.Connection, msg: Msg) -> Outcome:
+        try:
+            handler, event = parse(msg, self._handlers)
+        except Unprocessable as error:
+            return Outcome(msg, "dead", str(error))
+        try:
+            async with conn.transaction():
+                if not await self._claim(conn, event.id):
+                    return Outcome(msg, "repeat")
+                await handler.handle(conn, event)
+        except TRANSIENT:
+            raise
+        except Unprocessable as error:
+            return Outcome(msg, "dead", str(error))
+        except Exception as error:
+            log.exception("handling %s %s failed", subject_label(msg.subject), event.id)
+            return Outcome(msg, "retry", f"{type(error).__name__}: {error}")
+        return Outcome(msg, "applied")
+
+    async def _claim(self, conn: asyncpg.Connection, event_id: str) -> bool:
+        claimed = await conn.fetchval(
+            f"INSERT INTO {self._schema}.inbox (consumer, event_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            self._spec.durable,
+            event_id,
+        )
+        return bool(claimed)
+
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            msg, attempts = outcome.msg, outcome.msg.metadata.num_delivered or 1
+            if outcome.result == "retry" and attempts >= self._spec.max_deliver:
+                outcome.result = "dead"
+            if outcome.result == "dead":
+                await self._dead.send(msg, outcome.error, attempts)
+                await msg.term()
+            elif outcome.result == "retry":
+                await msg.nak(delay=min(0.5 * 2**attempts, 30))
+            else:
+                await msg.ack()
+            MESSAGES_HANDLED.labels(self._service, subject_label(msg.subject), outcome.result).inc()
+
+    async def _keep_alive(self, msgs: list[Msg]) -> None:
+        """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""
+        while True:
+            await asyncio.sleep(self._spec.ack_wait_seconds / 3)
+            for msg in msgs:
+                await msg.in_progress()

@@ -1,0 +1,46 @@
+"""Settings from the environment (`OTS_` prefix), built once at start-up."""
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    nats_url: str | None = None
+    nats_user: str | None = None
+    nats_password: str | None = None
+    database_url: str | None = None
+    log_level: str = "INFO"
+    intake_port: int = 8080
+    dispatch_port: int = 8081
+    recording_port: int = 8082
+    metrics_port: int = 8083
+    bind_host: str = "127.0.0.1"
+    token_pepper: str = Field(default=PLACEHOLDER, min_length=8)
+    max_deliver: int = Field(default=5, ge=2)
+    ack_wait_seconds: float = Field(default=30.0, gt=0)
+    data_dir: str = ".ots"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Self:
+        if self.env == "production":
+            if self.token_pepper == PLACEHOLDER:
+                raise ValueError("OTS_TOKEN_PEPPER must be set to a real secret in production")
+            if not self.nats_url or not self.database_url:
+                raise ValueError("OTS_NATS_URL and OTS_DATABASE_URL are required in production")
+        return self
+
+    def port_of(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+    def require_urls(self) -> tuple[str, str]:
+        if not self.nats_url or not self.database_url:
+            raise RuntimeError("OTS_NATS_URL and OTS_DATABASE_URL must be set (ots run sets both)")
+        return self.nats_url, self.database_url
