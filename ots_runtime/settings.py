@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     metrics_port: int = 8083
     bind_host: str = "127.0.0.1"
     token_pepper: str = Field(default=PLACEHOLDER, min_length=8)
-    max_deliver: int = Field(default=5, ge=2)
-    ack_wait_seconds: float = Field(default=30.0, gt=0)
+    embedded_nats_port: int = 14222
+    embedded_postgres_port: int = 15432
     data_dir: str = ".ots"
 
     @model_validator(mode="after")

@@ -1,0 +1,1 @@
+"""The `ots` command: the composition root that knows every service."""

@@ -1,0 +1,84 @@
+"""`ots`: run, serve, migrate, streams, tokens, asyncapi."""
+
+import argparse
+import asyncio
+import json
+import sys
+
+from ots.embedded_env import load_runtime_env
+from ots_runtime.logs import configure_logging
+from ots_runtime.settings import Settings
+from services.intake.tokens import Role
+
+
+def serve(settings: Settings, name: str) -> int:
+    import uvicorn
+
+    from ots.registry import services
+
+    entry = services().get(name)
+    if entry is None:
+        print(f"ots: unknown service {name!r}; known: {', '.join(services())}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, name)
+    uvicorn.run(
+        entry.create_app(settings), host=settings.bind_host, port=settings.port_of(name),
+        log_config=None, access_log=False,
+    )  # fmt: skip
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ots", description="On the Spot population services")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the whole system on this machine (embedded servers if unset)")
+    serve_p = sub.add_parser("serve", help="one service, for deployments")
+    serve_p.add_argument("service")
+    sub.add_parser("migrate", help="apply every service's SQL migrations")
+    streams = sub.add_parser("streams", help="create or update streams and durable consumers")
+    streams.add_argument("--replicas", type=int, default=1)
+    tokens = sub.add_parser("tokens", help="API tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = tokens_sub.add_parser("create", help="print a new bearer token")
+    create.add_argument("--role", choices=[r.value for r in Role], required=True)
+    create.add_argument("--agency", required=True)
+    create.add_argument("--label", default="")
+    sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the whole system")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = load_runtime_env(Settings())
+    if args.command == "run":
+        from ots.supervisor import run
+
+        configure_logging(settings.log_level)
+        return run(settings)
+    if args.command == "serve":
+        return serve(settings, args.service)
+    if args.command == "asyncapi":
+        from contracts.asyncapi import build_document
+
+        print(json.dumps(build_document(), indent=2, sort_keys=True))
+        return 0
+    return asyncio.run(admin(args, settings))
+
+
+async def admin(args: argparse.Namespace, settings: Settings) -> int:
+    from ots import admin as a
+
+    if args.command == "migrate":
+        applied = await a.migrate_all(settings)
+        for schema, versions in applied.items():
+            print(f"{schema}: {', '.join(versions) or 'up to date'}")
+    elif args.command == "streams":
+        count = await a.provision_streams(settings, replicas=args.replicas)
+        print(f"streams OTS_EVENTS, OTS_GATEWAY, OTS_DLQ and {count} consumer(s) provisioned")
+    elif args.command == "tokens":
+        print(await a.new_token(settings, Role(args.role), args.agency, args.label))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

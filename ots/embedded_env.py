@@ -1,0 +1,66 @@
+"""Where `ots run` keeps the embedded servers, so other `ots` commands find them."""
+
+import os
+from pathlib import Path
+
+from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
+from ots_runtime.settings import Settings
+
+RUNTIME_ENV = "runtime.env"
+
+
+def runtime_env_file(settings: Settings) -> Path:
+    return Path(settings.data_dir) / RUNTIME_ENV
+
+
+def load_runtime_env(settings: Settings) -> Settings:
+    """Fill unset URLs from a running `ots run`'s embedded servers."""
+    path = runtime_env_file(settings)
+    if settings.nats_url and settings.database_url or not path.exists():
+        return settings
+    values = dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
+    )
+    return settings.model_copy(
+        update={
+            "nats_url": settings.nats_url or values.get("OTS_NATS_URL"),
+            "database_url": settings.database_url or values.get("OTS_DATABASE_URL"),
+        }
+    )
+
+
+class EmbeddedServers:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.nats: EmbeddedNats | None = None
+        self.postgres: EmbeddedPostgres | None = None
+
+    def start(self) -> Settings:
+        data = Path(self.settings.data_dir).resolve()
+        updates: dict[str, str] = {}
+        if not self.settings.nats_url:
+            self.nats = EmbeddedNats(data / "nats", port=self.settings.embedded_nats_port).start()
+            updates["nats_url"] = self.nats.url
+        if not self.settings.database_url:
+            self.postgres = EmbeddedPostgres(
+                data / "postgres" / "data", port=self.settings.embedded_postgres_port
+            ).start()
+            updates["database_url"] = self.postgres.url
+        settings = self.settings.model_copy(update=updates)
+        runtime_env_file(settings).write_text(
+            f"OTS_NATS_URL={settings.nats_url}\nOTS_DATABASE_URL={settings.database_url}\n"
+        )
+        return settings
+
+    def stop(self) -> None:
+        runtime_env_file(self.settings).unlink(missing_ok=True)
+        for server in (self.postgres, self.nats):
+            if server is not None:
+                server.stop()
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["OTS_NATS_URL"] = settings.nats_url or ""
+    env["OTS_DATABASE_URL"] = settings.database_url or ""
+    return env

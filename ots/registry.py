@@ -1,0 +1,30 @@
+"""The services `ots` can serve, with their migrations and durable consumers."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ots_runtime.broker import ConsumerSpec
+from ots_runtime.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    name: str
+    migrations: Path
+    consumers: list[ConsumerSpec]
+    create_app: Callable[[Settings], FastAPI]
+
+
+def services() -> dict[str, ServiceEntry]:
+    from services.intake import app as intake
+
+    return {
+        "intake": ServiceEntry("intake", intake.MIGRATIONS, intake.CONSUMERS, intake.create_app),
+    }
+
+
+def all_consumers() -> list[ConsumerSpec]:
+    return [c for entry in services().values() for c in entry.consumers]

@@ -1,0 +1,73 @@
+"""`ots run`: embedded servers, provisioning, and every service as a restarted child process."""
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+
+from ots.admin import migrate_all, new_token, provision_streams
+from ots.embedded_env import EmbeddedServers, child_env
+from ots.registry import services
+from ots_runtime.embedded import wait_for_port
+from ots_runtime.settings import Settings
+from services.intake.tokens import Role
+
+
+def spawn(name: str, settings: Settings) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "ots.cli", "serve", name], env=child_env(settings))
+
+
+def banner(settings: Settings, token: str) -> str:
+    host = settings.bind_host
+    lines = [
+        "",
+        "OTS is running. Ctrl-C stops everything; data stays under "
+        f"{settings.data_dir}/ for the next run.",
+        f"  NATS        {settings.nats_url}",
+        f"  PostgreSQL  {settings.database_url}",
+        f"  intake API  http://{host}:{settings.intake_port}/docs",
+        "",
+        f"  demo operator token: {token}",
+        f'  try: curl -H "Authorization: Bearer {token}" http://{host}:{settings.intake_port}/v1/visits',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def supervise(children: dict[str, subprocess.Popen[bytes]], settings: Settings, stop: list[bool]) -> None:
+    while not stop:
+        for name, child in list(children.items()):
+            if child.poll() is not None and not stop:
+                print(f"ots: {name} exited with {child.returncode}; restarting", file=sys.stderr)
+                children[name] = spawn(name, settings)
+        time.sleep(0.5)
+
+
+def run(settings: Settings) -> int:
+    servers = EmbeddedServers(settings)
+    stop: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        settings = servers.start()
+        asyncio.run(provision_streams(settings))
+        asyncio.run(migrate_all(settings))
+        token = asyncio.run(new_token(settings, Role.OPERATOR, "dispendukcapil", "ots run demo"))
+        children = {name: spawn(name, settings) for name in services()}
+        wait_for_port(settings.intake_port, timeout=60)
+        print(banner(settings, token), flush=True)
+        supervise(children, settings, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.append(True)
+        for child in children.values():
+            child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        servers.stop()
+    return 0

@@ -1,0 +1,77 @@
+"""One service's connections and background work: outbox relay and event consumers."""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import asyncpg
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from ots_runtime import db
+from ots_runtime.broker import ConsumerSpec, connect, streams_present
+from ots_runtime.consumer import EventConsumer, Handler
+from ots_runtime.outbox import OutboxRelay
+from ots_runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    consumer: ConsumerSpec
+    handlers: list[Handler]
+
+
+@dataclass
+class ServiceRuntime:
+    service: str
+    pool: asyncpg.Pool
+    nc: Client
+    js: JetStreamContext
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def nats_ready(self) -> bool:
+        return self.nc.is_connected and await streams_present(self.js)
+
+    async def db_ready(self) -> bool:
+        return await db.is_reachable(self.pool)
+
+    async def close(self) -> None:
+        self.stop.set()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.nc.drain()
+        await self.pool.close()
+
+
+async def start_runtime(
+    settings: Settings,
+    service: str,
+    subscriptions: list[Subscription],
+    *,
+    relay_outbox: bool = True,
+    pool_size: int = 10,
+) -> ServiceRuntime:
+    nats_url, database_url = settings.require_urls()
+    pool = await db.create_pool(database_url, max_size=pool_size)
+    nc = await connect(
+        nats_url, name=f"ots-{service}", user=settings.nats_user, password=settings.nats_password
+    )
+    runtime = ServiceRuntime(service, pool, nc, nc.jetstream())
+    if relay_outbox:
+        relay = OutboxRelay(pool, runtime.js, service)
+        runtime.tasks.append(asyncio.create_task(relay.run(runtime.stop)))
+    for sub in subscriptions:
+        consumer = EventConsumer(
+            service=service, js=runtime.js, pool=pool, spec=sub.consumer, handlers=sub.handlers
+        )
+        runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop)))
+    log.info("%s runtime started with %d consumer(s)", service, len(subscriptions))
+    return runtime

@@ -1,0 +1,162 @@
+"""The operators' HTTP API: visits, teams and devices, behind role-scoped bearer tokens."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from contracts.enums import VenueType, VisitStatus
+from ots_runtime.db import in_transaction
+from ots_runtime.http import FieldError, Problem, validation_problem
+from services.intake.domain.request import NewVisit
+from services.intake.domain.rules import check_new_visit
+from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
+from services.intake.tokens import Principal, Role, TokenVerifier
+from services.intake.visits import (
+    IdempotencyReplay,
+    accept_visit,
+    cancel_visit,
+    decode_cursor,
+    encode_cursor,
+    summary,
+    visible_clause,
+    visit_view,
+)
+
+WIB = timezone(timedelta(hours=7))
+router = APIRouter(prefix="/v1")
+
+
+def pool_of(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.runtime.pool
+    return pool
+
+
+async def principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    verifier: TokenVerifier = request.app.state.tokens
+    who = await verifier.verify(token.strip()) if scheme.lower() == "bearer" and token else None
+    if who is None:
+        raise Problem(401, "Unauthorized", "a valid bearer token is required")
+    return who
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+
+def require(who: Principal, *roles: Role) -> None:
+    if who.role not in roles:
+        raise Problem(403, "Forbidden", f"the {who.role} role may not do this")
+
+
+class CancelBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/visits", status_code=201, tags=["visits"])
+async def create_visit(
+    visit: NewVisit,
+    request: Request,
+    who: Who,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    require(who, Role.OPERATOR, Role.AGENCY)
+    problems = check_new_visit(visit, datetime.now(WIB).date())
+    if problems:
+        return validation_problem([FieldError(p.field, p.message) for p in problems], "/v1/visits")
+    try:
+        accepted = await in_transaction(
+            pool_of(request), lambda conn: accept_visit(conn, visit, who, idempotency_key)
+        )
+    except IdempotencyReplay as replay:
+        return JSONResponse(replay.response, status_code=replay.status_code)
+    except asyncpg.UniqueViolationError:
+        # A concurrent request with the same Idempotency-Key committed first: answer as it did.
+        return await create_visit(visit, request, who, idempotency_key)
+    return JSONResponse(accepted.body, status_code=accepted.status_code)
+
+
+@router.get("/visits/{visit_id}", tags=["visits"])
+async def get_visit(visit_id: str, request: Request, who: Who) -> dict[str, Any]:
+    async with pool_of(request).acquire() as conn:
+        return await visit_view(conn, visit_id, who)
+
+
+@router.get("/visits", tags=["visits"])
+async def list_visits(
+    request: Request,
+    who: Who,
+    status: VisitStatus | None = None,
+    kecamatan: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    venue_type: VenueType | None = None,
+    since: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    where, args = ["TRUE"], []
+    for column, value in (("status", status), ("kecamatan_code", kecamatan), ("venue_type", venue_type)):
+        if value is not None:
+            args.append(str(value))
+            where.append(f"{column} = ${len(args)}")
+    if since is not None:
+        args.append(datetime.combine(since, datetime.min.time(), WIB))
+        where.append(f"created_at >= ${len(args)}")
+    if cursor:
+        args.extend(decode_cursor(cursor))
+        where.append(f"(created_at, visit_id) < (${len(args) - 1}, ${len(args)})")
+    clause, extra = visible_clause(who, len(args) + 1)
+    args.extend(extra)
+    sql = (f"SELECT * FROM intake.visits WHERE {' AND '.join(where)} AND {clause} "
+           f"ORDER BY created_at DESC, visit_id DESC LIMIT {limit + 1}")  # fmt: skip
+    rows = await pool_of(request).fetch(sql, *args)
+    page = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["visit_id"]) if more else None
+    return {"items": [summary(r) for r in page], "next_cursor": next_cursor}
+
+
+@router.post("/visits/{visit_id}/cancel", tags=["visits"])
+async def cancel(visit_id: str, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
+    require(who, Role.OPERATOR, Role.AGENCY)
+    return await in_transaction(
+        pool_of(request), lambda conn: cancel_visit(conn, visit_id, body.reason, who)
+    )
+
+
+TeamId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.put("/teams/{team_id}", tags=["teams"])
+async def upsert_team(team_id: TeamId, body: TeamBody, request: Request, who: Who) -> dict[str, Any]:
+    require(who, Role.OPERATOR)
+    return await in_transaction(pool_of(request), lambda conn: put_team(conn, team_id, body))
+
+
+@router.get("/teams", tags=["teams"])
+async def teams(request: Request, who: Who) -> list[dict[str, Any]]:
+    require(who, Role.OPERATOR, Role.VIEWER)
+    async with pool_of(request).acquire() as conn:
+        return await list_rows(conn, "teams")
+
+
+@router.put("/devices/{device_id}", tags=["devices"])
+async def enrol_device(
+    device_id: TeamId, body: DeviceBody, request: Request, who: Who
+) -> dict[str, Any]:
+    require(who, Role.OPERATOR)
+    if body.expires_at <= datetime.now(UTC) and not body.revoked:
+        raise Problem(422, "Invalid request", "expires_at is in the past",
+                      errors=[{"field": "expires_at", "message": "must be in the future"}])  # fmt: skip
+    return await in_transaction(pool_of(request), lambda conn: put_device(conn, device_id, body))
+
+
+@router.get("/devices", tags=["devices"])
+async def devices(request: Request, who: Who) -> list[dict[str, Any]]:
+    require(who, Role.OPERATOR, Role.VIEWER)
+    async with pool_of(request).acquire() as conn:
+        return await list_rows(conn, "devices")

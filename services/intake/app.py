@@ -1,0 +1,52 @@
+"""The intake service: the operators' API, its outbox relay and its status read model."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ots_runtime.http import BodySizeLimit, install_health, install_problem_handlers
+from ots_runtime.service import Subscription, start_runtime
+from ots_runtime.settings import Settings
+from services.intake import read_model
+from services.intake.api import router
+from services.intake.tokens import TokenVerifier
+
+SERVICE = "intake"
+MIGRATIONS = Path(__file__).with_name("migrations")
+CONSUMERS = [read_model.CONSUMER]
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(
+            settings, SERVICE, [Subscription(read_model.CONSUMER, read_model.HANDLERS)]
+        )
+        app.state.runtime = runtime
+        app.state.tokens = TokenVerifier(runtime.pool, settings.token_pepper)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="OTS intake",
+        version="1.0",
+        description="Visit requests, teams and devices for On the Spot KTP-el services.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    async def nats_ready() -> bool:
+        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
+
+    async def db_ready() -> bool:
+        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
+
+    install_health(app, {"nats": nats_ready, "postgres": db_ready})
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,101 @@
+"""Teams and their devices, as operators manage them; each change is published."""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.enums import DeviceKind, Kit, Weekday
+from contracts.events import DeviceEnrolled, GeoPoint, Shift, TeamUpdated, Text
+from contracts.jember import is_inside_jember
+from contracts.subjects import DEVICE_ENROLLED, TEAM_UPDATED
+from ots_runtime.http import Problem
+from ots_runtime.outbox import enqueue
+
+SOURCE = "ots/intake"
+
+
+class TeamBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text
+    base: GeoPoint
+    kits: list[Kit] = Field(max_length=3)
+    shift: Shift = Shift()
+    working_days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI],
+        max_length=7,
+    )
+    max_people_per_day: int = Field(ge=1, le=2000)
+    active: bool = True
+
+
+class DeviceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: str = Field(min_length=1, max_length=64)
+    kind: DeviceKind
+    public_key: str = Field(max_length=64)
+    expires_at: AwareDatetime
+    revoked: bool = False
+
+
+def field_problem(field: str, message: str) -> Problem:
+    return Problem(422, "Invalid request", message, errors=[{"field": field, "message": message}])
+
+
+def check_team(body: TeamBody) -> None:
+    if not is_inside_jember(body.base.lat, body.base.lon):
+        raise field_problem("base", "the team's base must lie inside Jember")
+    if body.shift.start >= body.shift.end:
+        raise field_problem("shift.end", "the shift must end after it starts")
+
+
+async def put_team(conn: asyncpg.Connection, team_id: str, body: TeamBody) -> dict[str, Any]:
+    check_team(body)
+    event = TeamUpdated(team_id=team_id, **body.model_dump())
+    await conn.execute(
+        "INSERT INTO intake.teams (team_id, body) VALUES ($1, $2) ON CONFLICT (team_id) "
+        "DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
+        team_id, event.model_dump_json(),
+    )  # fmt: skip
+    await enqueue(conn, "intake", TEAM_UPDATED, event, source=SOURCE, subject_id=team_id)
+    return event.model_dump(mode="json")
+
+
+def raw_public_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise field_problem("public_key", "public_key must be standard base64") from error
+    if len(key) != 32:
+        raise field_problem("public_key", "public_key must be a 32-byte raw Ed25519 key")
+    return key
+
+
+async def put_device(conn: asyncpg.Connection, device_id: str, body: DeviceBody) -> dict[str, Any]:
+    raw_public_key(body.public_key)
+    if not await conn.fetchval("SELECT true FROM intake.teams WHERE team_id = $1", body.team_id):
+        raise field_problem("team_id", f"no team {body.team_id}: create the team first")
+    event = DeviceEnrolled(device_id=device_id, **body.model_dump())
+    await conn.execute(
+        "INSERT INTO intake.devices (device_id, team_id, body) VALUES ($1, $2, $3) "
+        "ON CONFLICT (device_id) DO UPDATE SET team_id = EXCLUDED.team_id, body = EXCLUDED.body, "
+        "updated_at = now()",
+        device_id, body.team_id, event.model_dump_json(),
+    )  # fmt: skip
+    await enqueue(conn, "intake", DEVICE_ENROLLED, event, source=SOURCE, subject_id=device_id)
+    return event.model_dump(mode="json")
+
+
+async def list_rows(conn: asyncpg.Connection, table: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(f"SELECT body FROM intake.{table} ORDER BY 1")
+    return [json.loads(r["body"]) for r in rows]
+
+
+def is_expired(body: DeviceBody, now: datetime) -> bool:
+    return body.expires_at <= now

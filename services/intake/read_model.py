@@ -1,0 +1,105 @@
+"""Intake's status read model, fed by what dispatch and recording publish."""
+
+from typing import Any
+
+import asyncpg
+
+from contracts import CloudEvent
+from contracts.enums import VisitStatus
+from contracts.events import RecordingCompleted, VisitCompleted, VisitScheduled, VisitUnassigned
+from contracts.subjects import (
+    RECORDING_COMPLETED,
+    VISIT_COMPLETED,
+    VISIT_SCHEDULED,
+    VISIT_UNASSIGNED,
+)
+from ots_runtime.broker import ConsumerSpec
+from ots_runtime.consumer import Handler
+from services.intake.domain.status import VisitState, after_completion, after_plan_decision
+from services.intake.visits import record_history
+
+CONSUMER = ConsumerSpec(
+    durable="intake-status",
+    stream="OTS_EVENTS",
+    filter_subjects=tuple(
+        s.pattern for s in (VISIT_SCHEDULED, VISIT_UNASSIGNED, VISIT_COMPLETED, RECORDING_COMPLETED)
+    ),
+)
+
+
+async def _locked_state(conn: asyncpg.Connection, visit_id: str) -> VisitState | None:
+    row = await conn.fetchrow(
+        "SELECT status, plan_revision FROM intake.visits WHERE visit_id = $1 FOR UPDATE", visit_id
+    )
+    return VisitState(VisitStatus(row["status"]), row["plan_revision"]) if row else None
+
+
+async def _history(conn: asyncpg.Connection, event: CloudEvent[Any], visit_id: str, **detail: Any) -> None:
+    await record_history(conn, event.id, visit_id, event.type, event.time, detail)
+
+
+async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitScheduled]) -> None:
+    data = event.data
+    state = await _locked_state(conn, data.visit_id)
+    if state is None:
+        return
+    new = after_plan_decision(state, VisitStatus.SCHEDULED, data.plan_revision)
+    if new != state:
+        await conn.execute(
+            "UPDATE intake.visits SET status = $2, plan_revision = $3, team_id = $4, "
+            "scheduled_date = $5, eta = $6, updated_at = now() WHERE visit_id = $1",
+            data.visit_id, new.status.value, new.plan_revision, data.team_id, data.date, data.eta,
+        )  # fmt: skip
+    await _history(conn, event, data.visit_id, team_id=data.team_id, date=data.date.isoformat(),
+                   eta=data.eta.isoformat(), plan_revision=data.plan_revision)  # fmt: skip
+
+
+async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
+    data = event.data
+    state = await _locked_state(conn, data.visit_id)
+    if state is None:
+        return
+    new = after_plan_decision(state, VisitStatus.UNASSIGNED, data.plan_revision)
+    if new != state:
+        await conn.execute(
+            "UPDATE intake.visits SET status = $2, plan_revision = $3, team_id = NULL, "
+            "scheduled_date = NULL, eta = NULL, updated_at = now() WHERE visit_id = $1",
+            data.visit_id, new.status.value, new.plan_revision,
+        )  # fmt: skip
+    await _history(conn, event, data.visit_id, reason=data.reason, plan_revision=data.plan_revision)
+
+
+async def on_visit_completed(conn: asyncpg.Connection, event: CloudEvent[VisitCompleted]) -> None:
+    data = event.data
+    state = await _locked_state(conn, data.visit_id)
+    if state is None:
+        return
+    new = after_completion(state)
+    await conn.execute(
+        "UPDATE intake.visits SET status = $2, team_id = $3, updated_at = now() WHERE visit_id = $1",
+        data.visit_id, new.status.value, data.team_id,
+    )  # fmt: skip
+    await conn.execute("DELETE FROM intake.open_residents WHERE visit_id = $1", data.visit_id)
+    await _history(conn, event, data.visit_id, people_recorded=data.people_recorded,
+                   people_absent=data.people_absent)  # fmt: skip
+
+
+async def on_recording_completed(
+    conn: asyncpg.Connection, event: CloudEvent[RecordingCompleted]
+) -> None:
+    visit_id = event.data.visit_id
+    updated = await conn.execute(
+        "UPDATE intake.visits SET people_recorded = people_recorded + 1, updated_at = now() "
+        "WHERE visit_id = $1",
+        visit_id,
+    )
+    if updated != "UPDATE 0":
+        await _history(conn, event, visit_id)
+
+
+HANDLERS = [
+    Handler(VISIT_SCHEDULED, on_visit_scheduled),
+    Handler(VISIT_UNASSIGNED, on_visit_unassigned),
+    Handler(VISIT_COMPLETED, on_visit_completed),
+    Handler(RECORDING_COMPLETED, on_recording_completed),
+]

@@ -1,0 +1,208 @@
+"""Visit requests: accept, read, list and cancel, each change leaving through the outbox."""
+
+import base64
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.enums import VisitStatus
+from contracts.events import VisitCancelled, VisitRequested
+from contracts.subjects import VISIT_CANCELLED, VISIT_REQUESTED
+from ots_runtime.http import Problem
+from ots_runtime.outbox import enqueue
+from services.intake.domain.request import NewVisit
+from services.intake.domain.status import VisitState, can_cancel
+from services.intake.tokens import Principal
+
+SCHEMA = "intake"
+SOURCE = "ots/intake"
+
+
+class IdempotencyReplay(Exception):
+    def __init__(self, status_code: int, response: dict[str, Any]) -> None:
+        self.status_code, self.response = status_code, response
+
+
+@dataclass(frozen=True)
+class Accepted:
+    status_code: int
+    body: dict[str, Any]
+
+
+def body_hash(visit: NewVisit) -> str:
+    return hashlib.sha256(visit.model_dump_json().encode()).hexdigest()
+
+
+def new_visit_id() -> str:
+    return f"v-{uuid.uuid4().hex[:20]}"
+
+
+def owner_of(visit: NewVisit, who: Principal) -> str:
+    return who.agency if not who.sees_every_visit else visit.requester.agency_name
+
+
+async def replay_if_known(conn: asyncpg.Connection, scope: str, key: str, digest: str) -> None:
+    row = await conn.fetchrow(
+        "SELECT body_hash, status_code, response FROM intake.idempotency_keys "
+        "WHERE scope = $1 AND key = $2",
+        scope, key,
+    )  # fmt: skip
+    if row is None:
+        return
+    if row["body_hash"] != digest:
+        raise Problem(409, "Idempotency-Key reused", "this key was used with another body")
+    raise IdempotencyReplay(row["status_code"], json.loads(row["response"]))
+
+
+async def reserve_residents(conn: asyncpg.Connection, visit_id: str, niks: list[str]) -> None:
+    taken = await conn.fetch(
+        "SELECT nik, visit_id FROM intake.open_residents WHERE nik = ANY($1::text[])", niks
+    )
+    if taken:
+        raise _already_open(taken[0]["visit_id"])
+    inserted = await conn.fetch(
+        "INSERT INTO intake.open_residents (nik, visit_id) SELECT unnest($1::text[]), $2 "
+        "ON CONFLICT DO NOTHING RETURNING nik",
+        niks, visit_id,
+    )  # fmt: skip
+    if len(inserted) != len(niks):
+        clash = await conn.fetchval(
+            "SELECT visit_id FROM intake.open_residents WHERE nik = ANY($1::text[]) AND visit_id <> $2",
+            niks, visit_id,
+        )  # fmt: skip
+        raise _already_open(clash)
+
+
+def _already_open(visit_id: str) -> Problem:
+    return Problem(
+        409, "Person already in an open request",
+        f"a resident of this request is already in open request {visit_id}; recording a person "
+        "twice blocks their ID card nationally", conflicting_visit_id=visit_id,
+    )  # fmt: skip
+
+
+async def accept_visit(
+    conn: asyncpg.Connection, visit: NewVisit, who: Principal, idempotency_key: str | None
+) -> Accepted:
+    scope, digest = f"{who.role}:{who.agency}", body_hash(visit)
+    if idempotency_key:
+        await replay_if_known(conn, scope, idempotency_key, digest)
+    visit_id = new_visit_id()
+    event = VisitRequested(visit_id=visit_id, **visit.model_dump())
+    await conn.execute(
+        "INSERT INTO intake.visits (visit_id, owner_agency, request, kecamatan_code, venue_type, "
+        "priority) VALUES ($1, $2, $3, $4, $5, $6)",
+        visit_id, owner_of(visit, who), event.model_dump_json(), visit.venue.kecamatan_code,
+        visit.venue.type.value, visit.priority.value,
+    )  # fmt: skip
+    await reserve_residents(conn, visit_id, [r.nik for r in visit.residents])
+    published = await enqueue(
+        conn, SCHEMA, VISIT_REQUESTED, event, source=SOURCE, subject_id=visit_id
+    )
+    await record_history(conn, published.id, visit_id, VISIT_REQUESTED.type, published.time, {})
+    body = {"visit_id": visit_id, "status": VisitStatus.REQUESTED.value}
+    if idempotency_key:
+        await conn.execute(
+            "INSERT INTO intake.idempotency_keys (scope, key, body_hash, status_code, response) "
+            "VALUES ($1, $2, $3, 201, $4)",
+            scope, idempotency_key, digest, json.dumps(body),
+        )  # fmt: skip
+    return Accepted(201, body)
+
+
+async def record_history(
+    conn: asyncpg.Connection, event_id: str, visit_id: str, type_: str, time: datetime,
+    detail: dict[str, Any],
+) -> None:  # fmt: skip
+    await conn.execute(
+        "INSERT INTO intake.visit_history (event_id, visit_id, type, time, detail) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event_id, visit_id, type_, time, json.dumps(detail),
+    )  # fmt: skip
+
+
+def visible_clause(who: Principal, param: int) -> tuple[str, list[Any]]:
+    if who.sees_every_visit:
+        return "TRUE", []
+    return f"owner_agency = ${param}", [who.agency]
+
+
+async def fetch_visit(conn: asyncpg.Connection, visit_id: str, who: Principal) -> asyncpg.Record:
+    clause, args = visible_clause(who, 2)
+    row = await conn.fetchrow(
+        f"SELECT * FROM intake.visits WHERE visit_id = $1 AND {clause}", visit_id, *args
+    )
+    if row is None:
+        raise Problem(404, "Visit not found", f"no visit {visit_id}")
+    return row
+
+
+async def visit_view(conn: asyncpg.Connection, visit_id: str, who: Principal) -> dict[str, Any]:
+    row = await fetch_visit(conn, visit_id, who)
+    history = await conn.fetch(
+        "SELECT type, time, detail FROM intake.visit_history WHERE visit_id = $1 ORDER BY time, type",
+        visit_id,
+    )
+    return summary(row) | {
+        "request": json.loads(row["request"]),
+        "history": [
+            {"type": h["type"], "time": h["time"].isoformat(), **json.loads(h["detail"])}
+            for h in history
+        ],
+    }
+
+
+def summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "visit_id": row["visit_id"],
+        "status": row["status"],
+        "venue_type": row["venue_type"],
+        "kecamatan_code": row["kecamatan_code"],
+        "priority": row["priority"],
+        "team_id": row["team_id"],
+        "date": row["scheduled_date"].isoformat() if row["scheduled_date"] else None,
+        "eta": row["eta"].isoformat() if row["eta"] else None,
+        "people_recorded": row["people_recorded"],
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
+async def cancel_visit(
+    conn: asyncpg.Connection, visit_id: str, reason: str, who: Principal
+) -> dict[str, Any]:
+    row = await fetch_visit(conn, visit_id, who)
+    await conn.execute("SELECT 1 FROM intake.visits WHERE visit_id = $1 FOR UPDATE", visit_id)
+    state = VisitState(VisitStatus(row["status"]), row["plan_revision"])
+    if state.status is VisitStatus.CANCELLED:
+        return summary(row)
+    if not can_cancel(state):
+        raise Problem(409, "Visit cannot be cancelled", f"visit {visit_id} is {state.status}")
+    await conn.execute(
+        "UPDATE intake.visits SET status = 'cancelled', updated_at = now() WHERE visit_id = $1",
+        visit_id,
+    )
+    await conn.execute("DELETE FROM intake.open_residents WHERE visit_id = $1", visit_id)
+    event = VisitCancelled(visit_id=visit_id, reason=reason)
+    published = await enqueue(conn, SCHEMA, VISIT_CANCELLED, event, source=SOURCE, subject_id=visit_id)
+    await record_history(
+        conn, published.id, visit_id, VISIT_CANCELLED.type, published.time, {"reason": reason}
+    )
+    return summary(row) | {"status": VisitStatus.CANCELLED.value}
+
+
+def encode_cursor(created_at: datetime, visit_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{visit_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, visit_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), visit_id
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem(422, "Invalid request", "cursor is not one this API issued",
+                      errors=[{"field": "cursor", "message": "unknown cursor"}]) from error  # fmt: skip

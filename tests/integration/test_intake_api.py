@@ -1,0 +1,193 @@
+"""The operators' API on real NATS and PostgreSQL."""
+
+import uuid
+
+import httpx
+from nats.aio.client import Client
+
+from ots_runtime.settings import Settings
+from services.intake.app import create_app
+from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
+from tests.support.events import published
+from tests.support.http_service import serving
+from tests.support.requests import a_home_visit, a_nik, a_team
+
+__all__ = ["intake", "tokens"]
+
+
+async def test_a_request_without_a_token_is_401(intake: httpx.AsyncClient) -> None:
+    response = await intake.post("/v1/visits", json=a_home_visit())
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_created_visit_appears_as_a_cloudevent_on_visit_requested(
+    intake: httpx.AsyncClient, tokens: Tokens, nc: Client
+) -> None:
+    response = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+    assert response.status_code == 201
+    visit_id = response.json()["visit_id"]
+
+    [event] = await published(nc, "ots.visit.requested", expect=1)
+    assert event["type"] == "ots.visit.requested.v1"
+    assert event["specversion"] == "1.0"
+    assert event["source"] == "ots/intake"
+    assert event["subject"] == visit_id
+    assert event["data"]["visit_id"] == visit_id
+    assert event["_msg_id"] == event["id"]
+
+
+async def test_a_viewer_cannot_write(intake: httpx.AsyncClient, tokens: Tokens) -> None:
+    response = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.viewer))
+    assert response.status_code == 403
+
+
+async def test_an_agency_sees_and_cancels_only_its_own_visits(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+    visit_id = created.json()["visit_id"]
+    path = f"/v1/visits/{visit_id}"
+
+    assert (await intake.get(path, headers=bearer(tokens.other_agency))).status_code == 404
+    refused = await intake.post(f"{path}/cancel", json={"reason": "x"}, headers=bearer(tokens.other_agency))
+    assert refused.status_code == 404
+    others = await intake.get("/v1/visits", headers=bearer(tokens.other_agency))
+    assert others.json()["items"] == []
+    assert (await intake.get(path, headers=bearer(tokens.agency))).status_code == 200
+    assert (await intake.get(path, headers=bearer(tokens.viewer))).status_code == 200
+
+
+async def test_an_invalid_request_names_every_bad_field(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = a_home_visit(
+        residents=[{"nik": "3509015205900000", "name": "X", "needs": []}],
+        venue={"type": "home", "name": "R", "kecamatan_code": "359999", "lat": -6.2, "lon": 106.8},
+    )
+    response = await intake.post("/v1/visits", json=body, headers=bearer(tokens.operator))
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"residents.0.nik", "venue.kecamatan_code", "venue.lat"} <= fields
+
+
+async def test_a_malformed_body_is_a_problem_naming_the_field(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = a_home_visit(expected_people="many")
+    response = await intake.post("/v1/visits", json=body, headers=bearer(tokens.operator))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["expected_people"]
+
+
+async def test_an_oversized_body_is_413_and_too_many_residents_is_422(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    huge = a_home_visit(venue={"name": "x" * 300_000})
+    assert (await intake.post("/v1/visits", json=huge, headers=bearer(tokens.operator))).status_code == 413
+    many = [{"nik": a_nik(), "name": "A"} for _ in range(501)]
+    crowd = a_home_visit(residents=many, expected_people=600)
+    response = await intake.post("/v1/visits", json=crowd, headers=bearer(tokens.operator))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "residents"
+
+
+async def test_a_person_already_in_an_open_request_is_refused_naming_it(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = a_home_visit()
+    first = await intake.post("/v1/visits", json=body, headers=bearer(tokens.agency))
+    second = await intake.post("/v1/visits", json=body, headers=bearer(tokens.other_agency))
+    assert second.status_code == 409
+    assert second.json()["conflicting_visit_id"] == first.json()["visit_id"]
+
+
+async def test_a_cancelled_request_frees_its_residents(
+    intake: httpx.AsyncClient, tokens: Tokens, nc: Client
+) -> None:
+    body = a_home_visit()
+    first = (await intake.post("/v1/visits", json=body, headers=bearer(tokens.agency))).json()
+    cancel = await intake.post(
+        f"/v1/visits/{first['visit_id']}/cancel", json={"reason": "moved"}, headers=bearer(tokens.agency)
+    )
+    assert cancel.json()["status"] == "cancelled"
+    again = await intake.post("/v1/visits", json=body, headers=bearer(tokens.agency))
+    assert again.status_code == 201
+    [cancelled] = await published(nc, "ots.visit.cancelled", expect=1)
+    assert cancelled["data"] == {"visit_id": first["visit_id"], "reason": "moved"}
+
+
+async def test_the_same_idempotency_key_and_body_return_the_first_answer_across_a_restart(
+    settings: Settings, tokens: Tokens
+) -> None:
+    body, key = a_home_visit(), {"Idempotency-Key": str(uuid.uuid4())}
+    headers = bearer(tokens.agency) | key
+    async with serving(create_app(settings)) as client:
+        first = await client.post("/v1/visits", json=body, headers=headers)
+    async with serving(create_app(settings)) as client:
+        again = await client.post("/v1/visits", json=body, headers=headers)
+        other = await client.post("/v1/visits", json=a_home_visit(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["visit_id"] == first.json()["visit_id"]
+    assert other.status_code == 409
+
+
+async def test_teams_and_devices_are_published_and_operators_only(
+    intake: httpx.AsyncClient, tokens: Tokens, nc: Client
+) -> None:
+    team = await intake.put("/v1/teams/team-1", json=a_team(), headers=bearer(tokens.operator))
+    assert team.status_code == 200
+    refused = await intake.put("/v1/teams/team-2", json=a_team(), headers=bearer(tokens.agency))
+    assert refused.status_code == 403
+    device = {
+        "team_id": "team-1", "kind": "gateway", "public_key": "A" * 43 + "=",
+        "expires_at": "2099-01-01T00:00:00+07:00",
+    }  # fmt: skip
+    enrolled = await intake.put("/v1/devices/tab-1", json=device, headers=bearer(tokens.operator))
+    assert enrolled.status_code == 200
+    revoked = await intake.put(
+        "/v1/devices/tab-1", json=device | {"revoked": True}, headers=bearer(tokens.operator)
+    )
+    assert revoked.json()["revoked"] is True
+    [team_event] = await published(nc, "ots.team.updated", expect=1)
+    assert team_event["data"]["team_id"] == "team-1"
+    devices = await published(nc, "ots.device.enrolled", expect=2)
+    assert [d["data"]["revoked"] for d in devices] == [False, True]
+
+
+async def test_a_device_with_a_key_that_is_not_32_bytes_is_refused(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await intake.put("/v1/teams/team-1", json=a_team(), headers=bearer(tokens.operator))
+    device = {"team_id": "team-1", "kind": "iris", "public_key": "AAAA",
+              "expires_at": "2099-01-01T00:00:00+07:00"}  # fmt: skip
+    response = await intake.put("/v1/devices/iris-1", json=device, headers=bearer(tokens.operator))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "public_key"
+
+
+async def test_visits_are_listed_newest_first_a_page_at_a_time(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    ids = []
+    for _ in range(5):
+        created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+        ids.append(created.json()["visit_id"])
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, "venue_type": "home"} | ({"cursor": cursor} if cursor else {})
+        page = (await intake.get("/v1/visits", params=params, headers=bearer(tokens.operator))).json()
+        seen += [v["visit_id"] for v in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+
+
+async def test_health_readiness_metrics_and_openapi_are_served(intake: httpx.AsyncClient) -> None:
+    assert (await intake.get("/healthz")).status_code == 200
+    ready = await intake.get("/readyz")
+    assert ready.json() == {"ready": True, "checks": {"nats": True, "postgres": True}}
+    assert "ots_outbox_published_total" in (await intake.get("/metrics")).text
+    assert "/v1/visits" in (await intake.get("/openapi.json")).json()["paths"]
+    assert (await intake.get("/docs")).status_code == 200

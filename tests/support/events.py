@@ -1,0 +1,35 @@
+"""Read what services published, straight from JetStream."""
+
+import asyncio
+import json
+from typing import Any
+
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+
+async def published(nc: Client, subject: str, *, expect: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Every message on `subject` once at least `expect` have arrived, with `_msg_id` added."""
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
+    seen: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                msgs = await sub.fetch(100, timeout=0.3)
+            except TimeoutError:
+                msgs = []
+            except Exception:
+                msgs = []
+            for m in msgs:
+                body = json.loads(m.data)
+                body["_msg_id"] = (m.headers or {}).get("Nats-Msg-Id")
+                body["_subject"] = m.subject
+                seen.append(body)
+                await m.ack()
+            if len(seen) >= expect and not msgs:
+                break
+    finally:
+        await sub.unsubscribe()
+    return seen
