@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from contracts import subjects
-from contracts.examples import envelope_model, example_event, example_subject
+from contracts.examples import DEVICE_ID, envelope_model, example_event, example_subject
 from contracts.subjects import EventSpec
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -23,7 +23,7 @@ Document = dict[str, Any]
 _PARAMETERS: dict[str, Document] = {
     "device_id": {
         "description": "The enrolled device's id; NATS permissions confine a gateway to its own.",
-        "examples": ["gw-team03-01"],
+        "examples": [DEVICE_ID],
     },
     "service": {
         "description": "The service that could not process the message.",

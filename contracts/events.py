@@ -1,11 +1,12 @@
 """The `data` of every message in the contract's subject table."""
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.enums import (
+    POSITIONS_BY_MODALITY,
     AgencyType,
     DeviceKind,
     ExceptionKind,
@@ -19,14 +20,16 @@ from contracts.enums import (
     Weekday,
 )
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_:-]+$")]
 Text = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=500)]
 Nik = Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
 KecamatanCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Base64 = Annotated[str, StringConstraints(max_length=200_000, pattern=r"^[A-Za-z0-9+/=]*$")]
+Base64 = Annotated[
+    str, StringConstraints(min_length=4, max_length=200_000, pattern=r"^[A-Za-z0-9+/=]*$")
+]
 Signature = Annotated[str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9+/=]+$")]
 Position = Annotated[str, StringConstraints(max_length=32)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -34,6 +37,20 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PositionedMessage(Message):
+    """A finger or iris names its position from the contract; a face or signature has none."""
+
+    modality: Modality
+    position: Position | None = None
+
+    @model_validator(mode="after")
+    def _position_fits_modality(self) -> Self:
+        allowed = POSITIONS_BY_MODALITY[self.modality]
+        if (self.position or None) not in (allowed or (None,)):
+            raise ValueError(f"position {self.position!r} is not one of {self.modality}'s")
+        return self
 
 
 class Requester(Message):
@@ -151,7 +168,7 @@ class DeviceEnrolled(Message):
     revoked: bool = False
 
 
-class GatewayCapture(Message):
+class GatewayCapture(PositionedMessage):
     capture_id: Id
     device_id: Id
     visit_id: Id
@@ -168,7 +185,7 @@ class GatewayCapture(Message):
     signature: Signature
 
 
-class GatewayException(Message):
+class GatewayException(PositionedMessage):
     exception_id: Id
     device_id: Id
     visit_id: Id
@@ -196,7 +213,7 @@ class GatewayVisitClosed(Message):
     signature: Signature
 
 
-class RecaptureRequested(Message):
+class RecaptureRequested(PositionedMessage):
     visit_id: Id
     nik: Nik
     modality: Modality
@@ -206,7 +223,7 @@ class RecaptureRequested(Message):
     attempt: int = Field(ge=1)
 
 
-class RecordingException(Message):
+class RecordingException(PositionedMessage):
     modality: Modality
     position: Position | None = None
     kind: ExceptionKind
@@ -221,7 +238,7 @@ class RecordingCompleted(Message):
     kecamatan_code: KecamatanCode
     modalities: list[Modality]
     exceptions: list[RecordingException] = Field(default_factory=list)
-    quality: dict[Modality, int]
+    quality: dict[Modality, Annotated[int, Field(ge=0, le=100)]]
     flagged: bool = False
 
 
@@ -249,4 +266,4 @@ class DeadLetter(Message):
     error: str
     attempts: int = Field(ge=1)
     service: str
-    failed_at: datetime
+    failed_at: AwareDatetime

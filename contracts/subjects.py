@@ -35,6 +35,7 @@ class EventSpec:
         return self.pattern.replace("*", device_id)
 
 
+# fmt: off
 VISIT_REQUESTED = EventSpec(
     "ots.visit.requested", ev.VisitRequested, "intake", ("dispatch", "recording", "metrics"),
     "An operator asked for a visit.", "visit_id",
@@ -110,7 +111,8 @@ ALL: tuple[EventSpec, ...] = (
     ROUTE_PLANNED, TEAM_UPDATED, DEVICE_ENROLLED, GATEWAY_CAPTURE, GATEWAY_EXCEPTION,
     GATEWAY_SERVICE, GATEWAY_VISIT_CLOSED, RECAPTURE_REQUESTED, RECORDING_COMPLETED,
     RECORDING_REJECTED, SERVICE_DELIVERED, DEAD_LETTER,
-)  # fmt: skip
+)
+# fmt: on
 
 BY_TYPE: dict[str, EventSpec] = {spec.type: spec for spec in ALL}
 
@@ -124,6 +126,8 @@ def spec_for_subject(subject: str) -> EventSpec | None:
     tokens = subject.split(".")
     for spec in ALL:
         pattern = spec.pattern.split(".")
-        if len(pattern) == len(tokens) and all(p in ("*", t) for p, t in zip(pattern, tokens)):
+        if len(pattern) == len(tokens) and all(
+            p in ("*", t) for p, t in zip(pattern, tokens, strict=True)
+        ):
             return spec
     return None

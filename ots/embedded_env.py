@@ -16,11 +16,9 @@ def runtime_env_file(settings: Settings) -> Path:
 def load_runtime_env(settings: Settings) -> Settings:
     """Fill unset URLs from a running `ots run`'s embedded servers."""
     path = runtime_env_file(settings)
-    if settings.nats_url and settings.database_url or not path.exists():
+    if (settings.nats_url and settings.database_url) or not path.exists():
         return settings
-    values = dict(
-        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
-    )
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return settings.model_copy(
         update={
             "nats_url": settings.nats_url or values.get("OTS_NATS_URL"),

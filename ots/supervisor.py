@@ -15,7 +15,9 @@ from services.intake.tokens import Role
 
 
 def spawn(name: str, settings: Settings) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ots.cli", "serve", name], env=child_env(settings))
+    return subprocess.Popen(
+        [sys.executable, "-m", "ots.cli", "serve", name], env=child_env(settings)
+    )
 
 
 def banner(settings: Settings, token: str) -> str:
@@ -35,7 +37,9 @@ def banner(settings: Settings, token: str) -> str:
     return "\n".join(lines)
 
 
-def supervise(children: dict[str, subprocess.Popen[bytes]], settings: Settings, stop: list[bool]) -> None:
+def supervise(
+    children: dict[str, subprocess.Popen[bytes]], settings: Settings, stop: list[bool]
+) -> None:
     while not stop:
         for name, child in list(children.items()):
             if child.poll() is not None and not stop:

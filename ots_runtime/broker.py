@@ -25,7 +25,9 @@ class ConsumerSpec:
     max_ack_pending: int = 1000
 
 
-async def connect(url: str, *, name: str, user: str | None = None, password: str | None = None) -> Client:
+async def connect(
+    url: str, *, name: str, user: str | None = None, password: str | None = None
+) -> Client:
     async def on_error(error: Exception) -> None:
         log.warning("nats: %s", error)
 

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import CloudEvent, EventSpec, RawCloudEvent, spec_for_subject
 from ots_runtime.broker import ConsumerSpec
-from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.db import TRANSIENT
+from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.telemetry import HANDLING_SECONDS, MESSAGES_HANDLED, subject_label
 
 log = logging.getLogger(__name__)
@@ -106,12 +106,16 @@ class EventConsumer:
         try:
             outcomes = await self._apply_batch(msgs)
         except TRANSIENT as error:
-            log.warning("batch on %s not committed (%s); redelivery will retry", self._spec.durable, error)
+            log.warning(
+                "batch on %s not committed (%s); redelivery will retry", self._spec.durable, error
+            )
             outcomes = [Outcome(m, "retry", str(error)) for m in msgs]
         finally:
             heartbeat.cancel()
         await self._settle(outcomes)
-        HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(time.perf_counter() - started)
+        HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(
+            time.perf_counter() - started
+        )
         return outcomes
 
     async def _apply_batch(self, msgs: list[Msg]) -> list[Outcome]:

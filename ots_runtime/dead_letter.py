@@ -3,6 +3,7 @@
 import base64
 import logging
 from datetime import UTC, datetime
+from typing import Literal
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -15,7 +16,7 @@ from ots_runtime.telemetry import DEAD_LETTERED, subject_label
 log = logging.getLogger(__name__)
 
 
-def _original(data: bytes) -> tuple[str, str]:
+def _original(data: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -32,7 +33,7 @@ class DeadLetterer:
         letter = DeadLetter(
             subject=msg.subject,
             original=original,
-            original_encoding=encoding,  # type: ignore[arg-type]
+            original_encoding=encoding,
             headers={k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)},
             error=error[:2000],
             attempts=attempts,
@@ -52,4 +53,6 @@ class DeadLetterer:
             headers={"Nats-Msg-Id": event_id},
         )
         DEAD_LETTERED.labels(self._service, subject_label(msg.subject)).inc()
-        log.warning("dead-lettered %s after %d attempts: %s", subject_label(msg.subject), attempts, error)
+        log.warning(
+            "dead-lettered %s after %d attempts: %s", subject_label(msg.subject), attempts, error
+        )

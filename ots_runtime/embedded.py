@@ -25,11 +25,15 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+            raise RuntimeError(
+                f"server exited with {process.returncode} before listening on {port}"
+            )
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -87,7 +91,14 @@ def _pg_user() -> str | None:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                PG_SYSTEM_USER,
+            ],
             check=True,
         )
     return PG_SYSTEM_USER
@@ -127,9 +138,18 @@ class EmbeddedPostgres:
         args = [str(postgres_bin_dir() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
                 "-h", "127.0.0.1", "-k", str(self.data_dir), "-c", "max_connections=200"]  # fmt: skip
         if not fsync:
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            args += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **self._run_as())  # type: ignore[call-overload]
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, **self._run_as()
+        )  # type: ignore[call-overload]
         wait_for_port(self.port, process=self.process)
         self._wait_accepting()
         return self
@@ -137,7 +157,9 @@ class EmbeddedPostgres:
     def _wait_accepting(self) -> None:
         isready = str(postgres_bin_dir() / "pg_isready")
         for _ in range(200):
-            ok = subprocess.run([isready, "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
+            ok = subprocess.run(
+                [isready, "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            )
             if ok.returncode == 0:
                 return
             time.sleep(0.05)

@@ -39,7 +39,10 @@ async def migrate(conn: asyncpg.Connection, schema: str, directory: Path | None)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ots.migrate'))")
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         await conn.execute(RUNTIME_SQL.format(schema=schema))
-        done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
+        done = {
+            r["version"]
+            for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")
+        }
         for path in migration_files(directory) if directory else []:
             if path.stem in done:
                 continue

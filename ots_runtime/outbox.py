@@ -94,7 +94,9 @@ class OutboxRelay:
                 return 0
             await asyncio.gather(
                 *(
-                    self._js.publish(r["subject"], r["body"], headers={"Nats-Msg-Id": r["event_id"]})
+                    self._js.publish(
+                        r["subject"], r["body"], headers={"Nats-Msg-Id": r["event_id"]}
+                    )
                     for r in rows
                 )
             )

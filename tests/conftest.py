@@ -58,7 +58,8 @@ async def reset_database(database_url: str) -> None:
 async def reset_streams(nc: Client) -> None:
     js = nc.jetstream()
     for info in await js.streams_info():
-        await js.delete_stream(info.config.name)
+        if info.config.name:
+            await js.delete_stream(info.config.name)
     await provision(js, all_consumers())
 
 

@@ -98,8 +98,13 @@ async def list_visits(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    where, args = ["TRUE"], []
-    for column, value in (("status", status), ("kecamatan_code", kecamatan), ("venue_type", venue_type)):
+    where: list[str] = ["TRUE"]
+    args: list[Any] = []
+    for column, value in (
+        ("status", status),
+        ("kecamatan_code", kecamatan),
+        ("venue_type", venue_type),
+    ):
         if value is not None:
             args.append(str(value))
             where.append(f"{column} = ${len(args)}")
@@ -132,7 +137,9 @@ TeamId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 
 @router.put("/teams/{team_id}", tags=["teams"])
-async def upsert_team(team_id: TeamId, body: TeamBody, request: Request, who: Who) -> dict[str, Any]:
+async def upsert_team(
+    team_id: TeamId, body: TeamBody, request: Request, who: Who
+) -> dict[str, Any]:
     require(who, Role.OPERATOR)
     return await in_transaction(pool_of(request), lambda conn: put_team(conn, team_id, body))
 

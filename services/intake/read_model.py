@@ -34,7 +34,9 @@ async def _locked_state(conn: asyncpg.Connection, visit_id: str) -> VisitState |
     return VisitState(VisitStatus(row["status"]), row["plan_revision"]) if row else None
 
 
-async def _history(conn: asyncpg.Connection, event: CloudEvent[Any], visit_id: str, **detail: Any) -> None:
+async def _history(
+    conn: asyncpg.Connection, event: CloudEvent[Any], visit_id: str, **detail: Any
+) -> None:
     await record_history(conn, event.id, visit_id, event.type, event.time, detail)
 
 

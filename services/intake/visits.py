@@ -188,7 +188,9 @@ async def cancel_visit(
     )
     await conn.execute("DELETE FROM intake.open_residents WHERE visit_id = $1", visit_id)
     event = VisitCancelled(visit_id=visit_id, reason=reason)
-    published = await enqueue(conn, SCHEMA, VISIT_CANCELLED, event, source=SOURCE, subject_id=visit_id)
+    published = await enqueue(
+        conn, SCHEMA, VISIT_CANCELLED, event, source=SOURCE, subject_id=visit_id
+    )
     await record_history(
         conn, published.id, visit_id, VISIT_CANCELLED.type, published.time, {"reason": reason}
     )

@@ -50,7 +50,9 @@ async def test_an_agency_sees_and_cancels_only_its_own_visits(
     path = f"/v1/visits/{visit_id}"
 
     assert (await intake.get(path, headers=bearer(tokens.other_agency))).status_code == 404
-    refused = await intake.post(f"{path}/cancel", json={"reason": "x"}, headers=bearer(tokens.other_agency))
+    refused = await intake.post(
+        f"{path}/cancel", json={"reason": "x"}, headers=bearer(tokens.other_agency)
+    )
     assert refused.status_code == 404
     others = await intake.get("/v1/visits", headers=bearer(tokens.other_agency))
     assert others.json()["items"] == []
@@ -84,7 +86,9 @@ async def test_an_oversized_body_is_413_and_too_many_residents_is_422(
     intake: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     huge = a_home_visit(venue={"name": "x" * 300_000})
-    assert (await intake.post("/v1/visits", json=huge, headers=bearer(tokens.operator))).status_code == 413
+    assert (
+        await intake.post("/v1/visits", json=huge, headers=bearer(tokens.operator))
+    ).status_code == 413
     many = [{"nik": a_nik(), "name": "A"} for _ in range(501)]
     crowd = a_home_visit(residents=many, expected_people=600)
     response = await intake.post("/v1/visits", json=crowd, headers=bearer(tokens.operator))
@@ -108,7 +112,9 @@ async def test_a_cancelled_request_frees_its_residents(
     body = a_home_visit()
     first = (await intake.post("/v1/visits", json=body, headers=bearer(tokens.agency))).json()
     cancel = await intake.post(
-        f"/v1/visits/{first['visit_id']}/cancel", json={"reason": "moved"}, headers=bearer(tokens.agency)
+        f"/v1/visits/{first['visit_id']}/cancel",
+        json={"reason": "moved"},
+        headers=bearer(tokens.agency),
     )
     assert cancel.json()["status"] == "cancelled"
     again = await intake.post("/v1/visits", json=body, headers=bearer(tokens.agency))
@@ -171,12 +177,18 @@ async def test_visits_are_listed_newest_first_a_page_at_a_time(
 ) -> None:
     ids = []
     for _ in range(5):
-        created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+        created = await intake.post(
+            "/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency)
+        )
         ids.append(created.json()["visit_id"])
     seen, cursor = [], None
     while True:
-        params = {"limit": 2, "venue_type": "home"} | ({"cursor": cursor} if cursor else {})
-        page = (await intake.get("/v1/visits", params=params, headers=bearer(tokens.operator))).json()
+        params: dict[str, str | int] = {"limit": 2, "venue_type": "home"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (
+            await intake.get("/v1/visits", params=params, headers=bearer(tokens.operator))
+        ).json()
         seen += [v["visit_id"] for v in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:

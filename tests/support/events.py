@@ -8,12 +8,14 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 
-async def published(nc: Client, subject: str, *, expect: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+async def published(
+    nc: Client, subject: str, *, expect: int, within: float = 10.0
+) -> list[dict[str, Any]]:
     """Every message on `subject` once at least `expect` have arrived, with `_msg_id` added."""
     js = nc.jetstream()
     sub = await js.pull_subscribe(subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
     seen: list[dict[str, Any]] = []
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     try:
         while asyncio.get_running_loop().time() < deadline:
             try:

@@ -14,9 +14,7 @@ class VisitState:
     plan_revision: int
 
 
-def after_plan_decision(
-    state: VisitState, decided: VisitStatus, revision: int
-) -> VisitState:
+def after_plan_decision(state: VisitState, decided: VisitStatus, revision: int) -> VisitState:
     """A `scheduled` or `unassigned` decision counts only if it is not older than the last."""
     if state.status in TERMINAL or revision < state.plan_revision:
         return state

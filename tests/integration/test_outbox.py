@@ -1,0 +1,86 @@
+"""The transactional outbox: nothing lost between commit and publish, nothing published twice."""
+
+import asyncio
+import contextlib
+import sys
+import textwrap
+
+import asyncpg
+from nats.aio.client import Client
+
+from contracts.events import VisitCancelled
+from contracts.subjects import VISIT_CANCELLED
+from ots_runtime.outbox import OutboxRelay, enqueue
+from ots_runtime.settings import Settings
+from tests.support.events import published
+
+
+class Crash(Exception):
+    pass
+
+
+async def test_a_process_killed_between_commit_and_publish_loses_nothing(
+    settings: Settings, db: asyncpg.Pool, nc: Client
+) -> None:
+    script = textwrap.dedent(f"""
+        import asyncio, os, signal, asyncpg
+        from contracts.events import VisitCancelled
+        from contracts.subjects import VISIT_CANCELLED
+        from ots_runtime.outbox import enqueue
+        async def main():
+            conn = await asyncpg.connect({settings.database_url!r})
+            async with conn.transaction():
+                await enqueue(conn, "intake", VISIT_CANCELLED,
+                              VisitCancelled(visit_id="v-1", reason="killed"),
+                              source="ots/intake", subject_id="v-1")
+            os.kill(os.getpid(), signal.SIGKILL)
+        asyncio.run(main())
+    """)
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+    assert await killed.wait() == -9
+    assert await published(nc, "ots.visit.cancelled", expect=0, within=0.5) == []
+
+    await OutboxRelay(db, nc.jetstream(), "intake").drain_once()
+
+    [event] = await published(nc, "ots.visit.cancelled", expect=1)
+    assert event["data"]["reason"] == "killed"
+    assert await db.fetchval("SELECT count(*) FROM intake.outbox") == 0
+
+
+async def test_a_relay_that_crashes_after_publishing_republishes_as_a_dropped_duplicate(
+    settings: Settings, db: asyncpg.Pool, nc: Client
+) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        for n in range(3):
+            data = VisitCancelled(visit_id=f"v-{n}", reason="dup")
+            await enqueue(
+                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=f"v-{n}"
+            )
+
+    async def crash() -> None:
+        raise Crash
+
+    with contextlib.suppress(Crash):
+        await OutboxRelay(db, nc.jetstream(), "intake", after_publish=crash).drain_once()
+    assert await db.fetchval("SELECT count(*) FROM intake.outbox") == 3
+    await OutboxRelay(db, nc.jetstream(), "intake").drain_once()
+
+    events = await published(nc, "ots.visit.cancelled", expect=3)
+    assert sorted(e["data"]["visit_id"] for e in events) == ["v-0", "v-1", "v-2"]
+    assert (await nc.jetstream().stream_info("OTS_EVENTS")).state.messages == 3
+
+
+async def test_the_relay_keeps_the_order_events_were_committed_in(
+    settings: Settings, db: asyncpg.Pool, nc: Client
+) -> None:
+    for n in range(20):
+        async with db.acquire() as conn, conn.transaction():
+            data = VisitCancelled(visit_id=f"v-{n}", reason="order")
+            await enqueue(
+                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=None
+            )
+    relay = OutboxRelay(db, nc.jetstream(), "intake", batch_size=7)
+    while await relay.drain_once():
+        pass
+    events = await published(nc, "ots.visit.cancelled", expect=20)
+    assert [e["data"]["visit_id"] for e in events] == [f"v-{n}" for n in range(20)]
