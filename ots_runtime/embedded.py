@@ -9,6 +9,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -104,6 +105,14 @@ def _pg_user() -> str | None:
     return PG_SYSTEM_USER
 
 
+def _let_others_traverse(directory: Path) -> None:
+    """The unprivileged server user must reach its data directory through every ancestor."""
+    for path in (directory, *directory.parents):
+        mode = path.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(path, mode | stat.S_IXOTH)
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
@@ -125,13 +134,16 @@ class EmbeddedPostgres:
         user = _pg_user()
         if user:
             entry = pwd.getpwnam(user)
-            for path in (self.data_dir, *self.data_dir.parents[:1]):
+            for path in (self.data_dir, self.data_dir.parent):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
-        subprocess.run(
+            _let_others_traverse(self.data_dir.parent.parent)
+        done = subprocess.run(
             [str(postgres_bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
              "--auth=trust", "--encoding=UTF8", "--no-sync"],
-            check=True, capture_output=True, **self._run_as(),  # type: ignore[call-overload]
+            capture_output=True, **self._run_as(),  # type: ignore[call-overload]
         )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')}")
 
     def start(self, *, fsync: bool = True) -> "EmbeddedPostgres":
         self._initdb()

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ots_runtime.http import BodySizeLimit, install_health, install_problem_handlers
+from ots_runtime.http import (
+    BodySizeLimit,
+    RequestMetrics,
+    install_health,
+    install_problem_handlers,
+)
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.intake import read_model
@@ -49,4 +54,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_health(app, {"nats": nats_ready, "postgres": db_ready})
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestMetrics, service=SERVICE)
     return app

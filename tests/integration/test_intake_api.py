@@ -200,6 +200,8 @@ async def test_health_readiness_metrics_and_openapi_are_served(intake: httpx.Asy
     assert (await intake.get("/healthz")).status_code == 200
     ready = await intake.get("/readyz")
     assert ready.json() == {"ready": True, "checks": {"nats": True, "postgres": True}}
-    assert "ots_outbox_published_total" in (await intake.get("/metrics")).text
+    metrics = (await intake.get("/metrics")).text
+    assert "ots_outbox_published_total" in metrics
+    assert 'route="/readyz"' in metrics
     assert "/v1/visits" in (await intake.get("/openapi.json")).json()["paths"]
     assert (await intake.get("/docs")).status_code == 200
