@@ -83,8 +83,7 @@ async def create_visit(
 
 @router.get("/visits/{visit_id}", tags=["visits"])
 async def get_visit(visit_id: str, request: Request, who: Who) -> dict[str, Any]:
-    async with pool_of(request).acquire() as conn:
-        return await visit_view(conn, visit_id, who)
+    return await in_transaction(pool_of(request), lambda conn: visit_view(conn, visit_id, who))
 
 
 @router.get("/visits", tags=["visits"])
@@ -118,7 +117,7 @@ async def list_visits(
     args.extend(extra)
     sql = (f"SELECT * FROM intake.visits WHERE {' AND '.join(where)} AND {clause} "
            f"ORDER BY created_at DESC, visit_id DESC LIMIT {limit + 1}")  # fmt: skip
-    rows = await pool_of(request).fetch(sql, *args)
+    rows = await in_transaction(pool_of(request), lambda conn: conn.fetch(sql, *args))
     page = rows[:limit]
     more = len(rows) > limit
     next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["visit_id"]) if more else None
@@ -147,8 +146,7 @@ async def upsert_team(
 @router.get("/teams", tags=["teams"])
 async def teams(request: Request, who: Who) -> list[dict[str, Any]]:
     require(who, Role.OPERATOR, Role.VIEWER)
-    async with pool_of(request).acquire() as conn:
-        return await list_rows(conn, "teams")
+    return await in_transaction(pool_of(request), lambda conn: list_rows(conn, "teams"))
 
 
 @router.put("/devices/{device_id}", tags=["devices"])
@@ -165,5 +163,4 @@ async def enrol_device(
 @router.get("/devices", tags=["devices"])
 async def devices(request: Request, who: Who) -> list[dict[str, Any]]:
     require(who, Role.OPERATOR, Role.VIEWER)
-    async with pool_of(request).acquire() as conn:
-        return await list_rows(conn, "devices")
+    return await in_transaction(pool_of(request), lambda conn: list_rows(conn, "devices"))

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 import asyncpg
 
+from ots_runtime.db import in_transaction
+
 
 class Role(StrEnum):
     OPERATOR = "operator"
@@ -64,9 +66,13 @@ class TokenVerifier:
         cached = self._hits.get(digest)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        row = await self._pool.fetchrow(
-            "SELECT role, agency FROM intake.api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            digest,
+        row = await in_transaction(
+            self._pool,
+            lambda conn: conn.fetchrow(
+                "SELECT role, agency FROM intake.api_tokens "
+                "WHERE token_hash = $1 AND revoked_at IS NULL",
+                digest,
+            ),
         )
         if row is None:
             return None
