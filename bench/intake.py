@@ -63,6 +63,7 @@ PATH = "/v1/visits"
 REQUEST_TIMEOUT = 30.0
 STARTUP_TIMEOUT = 60.0
 DRAIN_TIMEOUT = 60.0
+STOP_TIMEOUT = 8.0
 PROFILE_ENV = "OTS_BENCH_PROFILE"
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.5
@@ -169,16 +170,20 @@ class ServerProcess:
         except OSError:
             return "(no log)"
 
-    def stop(self) -> None:
-        """SIGINT: uvicorn shuts down gracefully (and the intake closes its runtime)."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """SIGINT (uvicorn shuts down gracefully), then SIGKILL after `timeout` seconds.
+
+        Returns whether the process had exited by itself."""
         if self.process.poll() is not None:
-            return
+            return True
         self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=timeout)
+            return True
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+            return False
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -285,7 +290,8 @@ class Result:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
-    server_cpu: float | None = None
+    cpu: dict[str, float | None] = field(default_factory=dict)
+    """CPU seconds spent during the phase by: the server, PostgreSQL, this load generator."""
 
     def record(self, latency: float, status: int, body: bytes) -> None:
         self.latencies.append(latency)
@@ -310,10 +316,11 @@ class Result:
     def ms(self, q: float) -> float:
         return 1000 * percentile(sorted(self.latencies), q)
 
-    def cpu_ms_per_request(self) -> str:
-        if self.server_cpu is None or not self.sent:
+    def cpu_ms_per_request(self, who: str) -> str:
+        seconds = self.cpu.get(who)
+        if seconds is None or not self.sent:
             return "-"
-        return f"{1000 * self.server_cpu / self.sent:.2f}"
+        return f"{1000 * seconds / self.sent:.2f}"
 
 
 class Progress:
@@ -349,9 +356,39 @@ class Progress:
             await asyncio.sleep(0.2)
 
 
+CPU_OF = ("server", "postgres", "client")
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds so far of the server under test, of PostgreSQL (postmaster and backends)
+    and of this process, which generates the load."""
+
+    server: ServerProcess
+    postgres_pid: int
+
+    def read(self) -> dict[str, float | None]:
+        try:
+            postgres: float | None = process_cpu_seconds(self.postgres_pid, children=True)
+        except (OSError, IndexError, ValueError):
+            postgres = None
+        return {"server": self.server.cpu_seconds(), "postgres": postgres,
+                "client": time.process_time()}  # fmt: skip
+
+    @staticmethod
+    def spent(
+        before: dict[str, float | None], after: dict[str, float | None]
+    ) -> dict[str, float | None]:
+        return {
+            who: None if (b := before.get(who)) is None or (a := after.get(who)) is None else a - b
+            for who in CPU_OF
+        }
+
+
 async def closed_loop(
-    server: ServerProcess, label: str, requests: list[bytes], concurrency: int, progress: Progress
+    meter: CpuMeter, label: str, requests: list[bytes], concurrency: int, progress: Progress
 ) -> Result:
+    server = meter.server
     result = Result(label, len(requests))
     connections = [await Connection.open(server.port) for _ in range(concurrency)]
     pending = iter(requests)
@@ -372,13 +409,11 @@ async def closed_loop(
         conn.close()
 
     async with progress.phase(label, len(requests)):
-        cpu_before = server.cpu_seconds()
+        cpu_before = meter.read()
         started = time.perf_counter()
         await asyncio.gather(*(worker(c) for c in connections))
         result.elapsed = time.perf_counter() - started
-        cpu_after = server.cpu_seconds()
-    if cpu_before is not None and cpu_after is not None:
-        result.server_cpu = cpu_after - cpu_before
+        result.cpu = CpuMeter.spent(cpu_before, meter.read())
     return result
 
 
@@ -392,13 +427,14 @@ class OpenLoop:
 
 
 async def open_loop(
-    server: ServerProcess,
+    meter: CpuMeter,
     requests: list[bytes],
     rate: float,
     idle_connections: int,
     progress: Progress,
 ) -> OpenLoop:
     """Send request i at start + i/rate whatever happened to the others; latency counts from then."""
+    server = meter.server
     result = Result("intake fixed rate", len(requests))
     idle = [await Connection.open(server.port) for _ in range(idle_connections)]
     opened = len(idle)
@@ -425,7 +461,7 @@ async def open_loop(
 
     tasks: list[asyncio.Task[None]] = []
     async with progress.phase("intake fixed rate", len(requests)):
-        cpu_before = server.cpu_seconds()
+        cpu_before = meter.read()
         start = time.perf_counter() + 0.01
         for i, request in enumerate(requests):
             scheduled = start + i / rate
@@ -436,11 +472,9 @@ async def open_loop(
         send_span = time.perf_counter() - start
         await asyncio.gather(*tasks)
         result.elapsed = time.perf_counter() - start
-        cpu_after = server.cpu_seconds()
+        result.cpu = CpuMeter.spent(cpu_before, meter.read())
     for conn in idle:
         conn.close()
-    if cpu_before is not None and cpu_after is not None:
-        result.server_cpu = cpu_after - cpu_before
     send_rate = len(requests) / send_span if send_span > 0 else float("nan")
     return OpenLoop(result, rate, len(requests) / rate, send_rate, opened)
 
@@ -448,30 +482,34 @@ async def open_loop(
 # --- report ------------------------------------------------------------------------------------
 
 HEADER = (
-    f"  {'target':<8} {'sent':>6} {'201':>6} {'failed':>6} {'secs':>7} {'req/s':>8} "
-    f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'srv CPU ms/req':>15}"
+    f"  {'':<8} {'':>6} {'':>6} {'':>6} {'':>6} {'':>7} {'':>7} {'':>7} {'':>7}"
+    f"  {'CPU ms per request':^20}\n"
+    f"  {'target':<8} {'sent':>6} {'201':>6} {'failed':>6} {'secs':>6} {'req/s':>7} "
+    f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  {'server':>6} {'pg':>6} {'client':>6}"
 )
 
 
 def row(r: Result) -> str:
+    cpu = " ".join(f"{r.cpu_ms_per_request(who):>6}" for who in CPU_OF)
     return (
-        f"  {r.label:<8} {r.sent:>6} {r.ok:>6} {r.failed:>6} {r.elapsed:>7.2f} "
-        f"{r.throughput:>8.1f} {r.ms(0.50):>8.1f} {r.ms(0.99):>8.1f} {r.ms(1.0):>8.1f} "
-        f"{r.cpu_ms_per_request():>15}"
+        f"  {r.label:<8} {r.sent:>6} {r.ok:>6} {r.failed:>6} {r.elapsed:>6.2f} "
+        f"{r.throughput:>7.0f} {r.ms(0.50):>7.1f} {r.ms(0.99):>7.1f} {r.ms(1.0):>7.1f}  {cpu}"
     )
 
 
 def merged(label: str, results: Iterable[Result]) -> Result:
     total = Result(label, 0)
-    cpu: float | None = 0.0
+    cpu: dict[str, float | None] = dict.fromkeys(CPU_OF, 0.0)
     for r in results:
         total.sent += r.sent
         total.latencies += r.latencies
         total.statuses += r.statuses
         total.failures += r.failures
         total.elapsed += r.elapsed
-        cpu = None if cpu is None or r.server_cpu is None else cpu + r.server_cpu
-    total.server_cpu = cpu
+        for who in CPU_OF:
+            mine, theirs = cpu[who], r.cpu.get(who)
+            cpu[who] = None if mine is None or theirs is None else mine + theirs
+    total.cpu = cpu
     total.failures = total.failures[:5]
     return total
 
@@ -569,18 +607,19 @@ class Options:
 
 async def measure(
     opts: Options, intake: ServerProcess, minimal: ServerProcess, token: str, nats_url: str,
-    database_url: str,
+    postgres: EmbeddedPostgres,
 ) -> bool:  # fmt: skip
     await asyncio.gather(wait_ready(intake, "/readyz"), wait_ready(minimal, None))
+    assert postgres.process is not None
+    meters = {s.name: CpuMeter(s, postgres.process.pid) for s in (intake, minimal)}
     factory = RequestFactory(token)
     progress = Progress()
     created = 0
 
     async def run(server: ServerProcess, label: str, n: int) -> Result:
         nonlocal created
-        r = await closed_loop(
-            server, label, factory.take(n, server.port), opts.concurrency, progress
-        )
+        requests = factory.take(n, server.port)
+        r = await closed_loop(meters[server.name], label, requests, opts.concurrency, progress)
         if server is intake:
             created += r.ok
         return r
@@ -613,7 +652,7 @@ async def measure(
 
     count = max(1, round(opts.rate * opts.duration))
     fixed = await open_loop(
-        intake, factory.take(count, intake.port), opts.rate, opts.concurrency, progress
+        meters["intake"], factory.take(count, intake.port), opts.rate, opts.concurrency, progress
     )
     created += fixed.result.ok
     r = fixed.result
@@ -622,11 +661,12 @@ async def measure(
           f"({r.sent} requests, sent at {fixed.send_rate:.1f} req/s, "
           f"{fixed.max_connections} connections)")  # fmt: skip
     print(f"  201: {r.ok}, failed: {r.failed}; latency p50 {r.ms(0.5):.1f} ms, p99 {p99:.1f} ms, "
-          f"max {r.ms(1.0):.1f} ms; server CPU {r.cpu_ms_per_request()} ms/req")  # fmt: skip
+          f"max {r.ms(1.0):.1f} ms; CPU ms/request: intake {r.cpu_ms_per_request('server')}, "
+          f"postgres {r.cpu_ms_per_request('postgres')}, client {r.cpu_ms_per_request('client')}")  # fmt: skip
     print(f"  p99 < {P99_TARGET_MS:.0f} ms: {'yes' if p99 < P99_TARGET_MS else 'NO'}")
     print_failures(r)
 
-    events_ok = await verify_events(nats_url, database_url, created)
+    events_ok = await verify_events(nats_url, postgres.url, created)
     intake_failures = sum(x.failed for x in (warm[1], total_s, r))
     if intake_failures:
         print(f"\nFAILED: {intake_failures} intake request(s) did not get 201")
@@ -639,11 +679,37 @@ def print_profile(path: Path) -> None:
     if not path.exists():
         print(f"\nno profile written to {path}")
         return
-    print(f"\nintake profile ({path}), by own time:")
     stats = pstats.Stats(str(path), stream=sys.stdout)
+    print(f"\nintake profile ({path}): own time by package, the event loop's idle wait left out")
+    by_package: Counter[str] = Counter()
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    for (filename, _, function), (_, _, own, *_) in raw.items():
+        if function == IDLE_WAIT:
+            continue
+        by_package[package_of(filename, function)] += own
+    busy = sum(by_package.values())
+    print(f"  busy {busy:.2f} s in all")
+    for package, seconds in by_package.most_common(15):
+        print(f"  {seconds:7.3f} s {100 * seconds / busy:5.1f}%  {package}")
+    print("\nby own time:")
     stats.strip_dirs().sort_stats("tottime").print_stats(30)
-    print("by cumulative time:")
+    print("by cumulative time (a coroutine's counts only while it runs):")
     stats.sort_stats("cumulative").print_stats(40)
+
+
+IDLE_WAIT = "<method 'poll' of 'select.epoll' objects>"
+
+
+def package_of(filename: str, function: str) -> str:
+    if filename == "~":
+        return f"(built-in) {function[:60]}"
+    path = Path(filename)
+    if "site-packages" in path.parts:
+        return path.parts[path.parts.index("site-packages") + 1]
+    root = Path(__file__).resolve().parent.parent
+    if path.is_relative_to(root):
+        return path.relative_to(root).parts[0]
+    return f"(stdlib) {path.parent.name if path.parent.name != 'lib' else path.stem}"
 
 
 def run_bench(opts: Options) -> int:
@@ -677,19 +743,23 @@ def run_bench(opts: Options) -> int:
         print(f"intake (pid {intake.process.pid}) on :{intake.port}, "
               f"minimal (pid {minimal.process.pid}) on :{minimal.port}", file=sys.stderr)  # fmt: skip
         try:
-            passed = asyncio.run(measure(opts, intake, minimal, token, nats.url, postgres.url))
+            passed = asyncio.run(measure(opts, intake, minimal, token, nats.url, postgres))
         except BaseException:
             for server in (intake, minimal):
                 if server.process.poll() is not None:
                     print(f"{server.name} exited with {server.process.returncode}; its log:\n"
                           f"{server.log_tail()}", file=sys.stderr)  # fmt: skip
             raise
-        intake.stop()
+        stop_started = time.monotonic()
+        graceful = intake.stop(timeout=STOP_TIMEOUT * (6 if opts.profile else 1))
+        if graceful:
+            print(f"\nintake stopped {time.monotonic() - stop_started:.1f} s after SIGINT")
+        else:
+            print(f"\nintake did not stop within {time.monotonic() - stop_started:.0f} s of "
+                  f"SIGINT and was killed; its log:\n{intake.log_tail()}")  # fmt: skip
         minimal.stop()
         if opts.profile:
             print_profile(opts.profile)
-        if intake.process.returncode not in (0, -signal.SIGINT):
-            print(f"intake exited with {intake.process.returncode}:\n{intake.log_tail()}")
         return 0 if passed else 1
 
 

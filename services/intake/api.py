@@ -76,6 +76,8 @@ async def create_visit(
     except IdempotencyReplay as replay:
         return JSONResponse(replay.response, status_code=replay.status_code)
     except asyncpg.UniqueViolationError:
+        if not idempotency_key:
+            raise
         # A concurrent request with the same Idempotency-Key committed first: answer as it did.
         return await create_visit(visit, request, who, idempotency_key)
     return JSONResponse(accepted.body, status_code=accepted.status_code)
