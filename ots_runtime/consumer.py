@@ -5,6 +5,7 @@ cannot undo its neighbours, and the batch is acknowledged only after the commit.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -89,16 +90,21 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-            except NatsTimeout:
-                continue
-            except Exception as error:
-                log.warning("fetch on %s failed: %s", self._spec.durable, error)
-                await asyncio.sleep(0.5)
-                continue
-            await self.process(msgs)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+                except NatsTimeout:
+                    continue
+                except Exception as error:
+                    log.warning("fetch on %s failed: %r", self._spec.durable, error)
+                    await asyncio.sleep(0.5)
+                    continue
+                await self.process(msgs)
+        finally:
+            # Unread pulled messages would otherwise hold the connection's drain open.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     async def process(self, msgs: list[Msg]) -> list[Outcome]:
         started = time.perf_counter()

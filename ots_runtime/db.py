@@ -23,11 +23,18 @@ TRANSIENT = (
 )
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset round trip: callers hold no session state, only transactions."""
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, reset_sessions: bool = True
+) -> asyncpg.Pool:
+    reset = None if reset_sessions else _keep_session
     for attempt in range(1, 31):
         try:
             pool: asyncpg.Pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, command_timeout=30
+                dsn, min_size=min_size, max_size=max_size, command_timeout=30, reset=reset
             )
             return pool
         except TRANSIENT as error:

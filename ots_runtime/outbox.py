@@ -8,6 +8,7 @@ JetStream drops as a duplicate within the stream's duplicate window.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -25,6 +26,27 @@ def channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """An event ready to be written to an outbox, by `enqueue` or by a set-based writer."""
+
+    event: CloudEvent[BaseModel]
+    subject: str
+    body: bytes
+
+
+def outbox_row(
+    spec: EventSpec,
+    data: BaseModel,
+    *,
+    source: str,
+    subject_id: str | None,
+    device_id: str | None = None,
+) -> OutboxRow:
+    event = envelope(data, type_=spec.type, source=source, subject=subject_id)
+    return OutboxRow(event, spec.subject(device_id), event.model_dump_json().encode())
+
+
 async def enqueue(
     conn: asyncpg.Connection,
     schema: str,
@@ -35,15 +57,15 @@ async def enqueue(
     subject_id: str | None,
     device_id: str | None = None,
 ) -> CloudEvent[BaseModel]:
-    event = envelope(data, type_=spec.type, source=source, subject=subject_id)
+    row = outbox_row(spec, data, source=source, subject_id=subject_id, device_id=device_id)
     await conn.execute(
         f"INSERT INTO {schema}.outbox (event_id, subject, body) VALUES ($1, $2, $3)",
-        event.id,
-        spec.subject(device_id),
-        event.model_dump_json().encode(),
+        row.event.id,
+        row.subject,
+        row.body,
     )
     await conn.execute(f"NOTIFY {channel(schema)}")
-    return event
+    return row.event
 
 
 class OutboxRelay:

@@ -47,7 +47,9 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await self.nc.drain()
+            await asyncio.wait_for(self.nc.drain(), timeout=5)
+        if not self.nc.is_closed:
+            await self.nc.close()
         await self.pool.close()
 
 
@@ -58,9 +60,10 @@ async def start_runtime(
     *,
     relay_outbox: bool = True,
     pool_size: int = 10,
+    reset_sessions: bool = True,
 ) -> ServiceRuntime:
     nats_url, database_url = settings.require_urls()
-    pool = await db.create_pool(database_url, max_size=pool_size)
+    pool = await db.create_pool(database_url, max_size=pool_size, reset_sessions=reset_sessions)
     nc = await connect(
         nats_url, name=f"ots-{service}", user=settings.nats_user, password=settings.nats_password
     )

@@ -15,9 +15,9 @@ from services.intake.domain.request import NewVisit
 from services.intake.domain.rules import check_new_visit
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
 from services.intake.tokens import Principal, Role, TokenVerifier
+from services.intake.visit_writer import VisitWriter, visit_item
 from services.intake.visits import (
-    IdempotencyReplay,
-    accept_visit,
+    already_open,
     cancel_visit,
     decode_cursor,
     encode_cursor,
@@ -69,18 +69,16 @@ async def create_visit(
     problems = check_new_visit(visit, datetime.now(WIB).date())
     if problems:
         return validation_problem([FieldError(p.field, p.message) for p in problems], "/v1/visits")
-    try:
-        accepted = await in_transaction(
-            pool_of(request), lambda conn: accept_visit(conn, visit, who, idempotency_key)
-        )
-    except IdempotencyReplay as replay:
-        return JSONResponse(replay.response, status_code=replay.status_code)
-    except asyncpg.UniqueViolationError:
-        if not idempotency_key:
-            raise
-        # A concurrent request with the same Idempotency-Key committed first: answer as it did.
-        return await create_visit(visit, request, who, idempotency_key)
-    return JSONResponse(accepted.body, status_code=accepted.status_code)
+    writer: VisitWriter = request.app.state.visit_writer
+    outcome = await writer.accept(visit_item(visit, who, idempotency_key))
+    match outcome["outcome"]:
+        case "accepted" | "replay":
+            return JSONResponse(outcome["response"], status_code=outcome["status_code"])
+        case "resident_open":
+            raise already_open(outcome["visit_id"])
+        case "key_reused":
+            raise Problem(409, "Idempotency-Key reused", "this key was used with another body")
+    raise Problem(503, "Try again", "a concurrent request got in the way; retry with the same key")
 
 
 @router.get("/visits/{visit_id}", tags=["visits"])

@@ -1,5 +1,6 @@
 """The intake service: the operators' API, its outbox relay and its status read model."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from ots_runtime.settings import Settings
 from services.intake import read_model
 from services.intake.api import router
 from services.intake.tokens import TokenVerifier
+from services.intake.visit_writer import VisitWriter
 
 SERVICE = "intake"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,10 +30,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(
-            settings, SERVICE, [Subscription(read_model.CONSUMER, read_model.HANDLERS)]
+            settings,
+            SERVICE,
+            [Subscription(read_model.CONSUMER, read_model.HANDLERS)],
+            reset_sessions=False,
         )
         app.state.runtime = runtime
         app.state.tokens = TokenVerifier(runtime.pool, settings.token_pepper)
+        app.state.visit_writer = writer = VisitWriter(runtime.pool)
+        runtime.tasks.append(asyncio.create_task(writer.run(runtime.stop)))
         try:
             yield
         finally:

@@ -4,15 +4,14 @@ import base64
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from contracts.enums import VisitStatus
-from contracts.events import VisitCancelled, VisitRequested
-from contracts.subjects import VISIT_CANCELLED, VISIT_REQUESTED
+from contracts.events import VisitCancelled
+from contracts.subjects import VISIT_CANCELLED
 from ots_runtime.http import Problem
 from ots_runtime.outbox import enqueue
 from services.intake.domain.request import NewVisit
@@ -21,17 +20,6 @@ from services.intake.tokens import Principal
 
 SCHEMA = "intake"
 SOURCE = "ots/intake"
-
-
-class IdempotencyReplay(Exception):
-    def __init__(self, status_code: int, response: dict[str, Any]) -> None:
-        self.status_code, self.response = status_code, response
-
-
-@dataclass(frozen=True)
-class Accepted:
-    status_code: int
-    body: dict[str, Any]
 
 
 def body_hash(visit: NewVisit) -> str:
@@ -46,73 +34,13 @@ def owner_of(visit: NewVisit, who: Principal) -> str:
     return who.agency if not who.sees_every_visit else visit.requester.agency_name
 
 
-async def replay_if_known(conn: asyncpg.Connection, scope: str, key: str, digest: str) -> None:
-    row = await conn.fetchrow(
-        "SELECT body_hash, status_code, response FROM intake.idempotency_keys "
-        "WHERE scope = $1 AND key = $2",
-        scope, key,
-    )  # fmt: skip
-    if row is None:
-        return
-    if row["body_hash"] != digest:
-        raise Problem(409, "Idempotency-Key reused", "this key was used with another body")
-    raise IdempotencyReplay(row["status_code"], json.loads(row["response"]))
-
-
-async def reserve_residents(conn: asyncpg.Connection, visit_id: str, niks: list[str]) -> None:
-    taken = await conn.fetch(
-        "SELECT nik, visit_id FROM intake.open_residents WHERE nik = ANY($1::text[])", niks
-    )
-    if taken:
-        raise _already_open(taken[0]["visit_id"])
-    inserted = await conn.fetch(
-        "INSERT INTO intake.open_residents (nik, visit_id) SELECT unnest($1::text[]), $2 "
-        "ON CONFLICT DO NOTHING RETURNING nik",
-        niks, visit_id,
-    )  # fmt: skip
-    if len(inserted) != len(niks):
-        clash = await conn.fetchval(
-            "SELECT visit_id FROM intake.open_residents WHERE nik = ANY($1::text[]) AND visit_id <> $2",
-            niks, visit_id,
-        )  # fmt: skip
-        raise _already_open(clash)
-
-
-def _already_open(visit_id: str) -> Problem:
+def already_open(visit_id: str) -> Problem:
+    """Recording a person twice creates a national Duplicate_Record that blocks their card."""
     return Problem(
         409, "Person already in an open request",
-        f"a resident of this request is already in open request {visit_id}; recording a person "
-        "twice blocks their ID card nationally", conflicting_visit_id=visit_id,
+        f"a resident of this request is already in open request {visit_id}",
+        conflicting_visit_id=visit_id,
     )  # fmt: skip
-
-
-async def accept_visit(
-    conn: asyncpg.Connection, visit: NewVisit, who: Principal, idempotency_key: str | None
-) -> Accepted:
-    scope, digest = f"{who.role}:{who.agency}", body_hash(visit)
-    if idempotency_key:
-        await replay_if_known(conn, scope, idempotency_key, digest)
-    visit_id = new_visit_id()
-    event = VisitRequested(visit_id=visit_id, **visit.model_dump())
-    await conn.execute(
-        "INSERT INTO intake.visits (visit_id, owner_agency, request, kecamatan_code, venue_type, "
-        "priority) VALUES ($1, $2, $3, $4, $5, $6)",
-        visit_id, owner_of(visit, who), event.model_dump_json(), visit.venue.kecamatan_code,
-        visit.venue.type.value, visit.priority.value,
-    )  # fmt: skip
-    await reserve_residents(conn, visit_id, [r.nik for r in visit.residents])
-    published = await enqueue(
-        conn, SCHEMA, VISIT_REQUESTED, event, source=SOURCE, subject_id=visit_id
-    )
-    await record_history(conn, published.id, visit_id, VISIT_REQUESTED.type, published.time, {})
-    body = {"visit_id": visit_id, "status": VisitStatus.REQUESTED.value}
-    if idempotency_key:
-        await conn.execute(
-            "INSERT INTO intake.idempotency_keys (scope, key, body_hash, status_code, response) "
-            "VALUES ($1, $2, $3, 201, $4)",
-            scope, idempotency_key, digest, json.dumps(body),
-        )  # fmt: skip
-    return Accepted(201, body)
 
 
 async def record_history(

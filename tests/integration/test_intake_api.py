@@ -1,5 +1,6 @@
 """The operators' API on real NATS and PostgreSQL."""
 
+import asyncio
 import uuid
 
 import httpx
@@ -205,3 +206,29 @@ async def test_health_readiness_metrics_and_openapi_are_served(intake: httpx.Asy
     assert 'route="/readyz"' in metrics
     assert "/v1/visits" in (await intake.get("/openapi.json")).json()["paths"]
     assert (await intake.get("/docs")).status_code == 200
+
+
+async def test_concurrent_requests_for_one_person_accept_exactly_one(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = a_home_visit()
+    answers = await asyncio.gather(
+        *(intake.post("/v1/visits", json=body, headers=bearer(tokens.operator)) for _ in range(12))
+    )
+    accepted = [a.json()["visit_id"] for a in answers if a.status_code == 201]
+    refused = {a.json()["conflicting_visit_id"] for a in answers if a.status_code == 409}
+    assert len(accepted) == 1
+    assert refused == set(accepted)
+
+
+async def test_concurrent_retries_with_one_idempotency_key_create_one_visit(
+    intake: httpx.AsyncClient, tokens: Tokens, nc: Client
+) -> None:
+    headers = bearer(tokens.agency) | {"Idempotency-Key": "retry-storm"}
+    body = a_home_visit()
+    answers = await asyncio.gather(
+        *(intake.post("/v1/visits", json=body, headers=headers) for _ in range(12))
+    )
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["visit_id"] for a in answers}) == 1
+    assert len(await published(nc, "ots.visit.requested", expect=1)) == 1
