@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ PATH = "/v1/visits"
 REQUEST_TIMEOUT = 30.0
 STARTUP_TIMEOUT = 60.0
 DRAIN_TIMEOUT = 60.0
-STOP_TIMEOUT = 8.0
+STOP_TIMEOUT = 5.0
 PROFILE_ENV = "OTS_BENCH_PROFILE"
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.5
@@ -116,7 +117,10 @@ def serve_minimal(port: int) -> int:
 
     configure_logging("WARNING", "minimal")
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+            loop="uvloop", http="httptools",
+        )  # fmt: skip
     return 0
 
 
@@ -278,8 +282,8 @@ SEND_ERRORS = (OSError, EOFError, TimeoutError, ValueError, asyncio.IncompleteRe
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
+    rank = math.ceil(q * len(sorted_values))  # nearest rank
+    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
 
 
 @dataclass
@@ -709,7 +713,8 @@ def package_of(filename: str, function: str) -> str:
     root = Path(__file__).resolve().parent.parent
     if path.is_relative_to(root):
         return path.relative_to(root).parts[0]
-    return f"(stdlib) {path.parent.name if path.parent.name != 'lib' else path.stem}"
+    top = path.stem if path.parent.name.startswith("python") or not path.parent.name else None
+    return f"(stdlib) {top or path.parent.name}"
 
 
 def run_bench(opts: Options) -> int:
@@ -755,8 +760,9 @@ def run_bench(opts: Options) -> int:
         if graceful:
             print(f"\nintake stopped {time.monotonic() - stop_started:.1f} s after SIGINT")
         else:
+            tail = intake.log_tail()
             print(f"\nintake did not stop within {time.monotonic() - stop_started:.0f} s of "
-                  f"SIGINT and was killed; its log:\n{intake.log_tail()}")  # fmt: skip
+                  f"SIGINT and was killed{'; its log:' if tail else ''}\n{tail}")  # fmt: skip
         minimal.stop()
         if opts.profile:
             print_profile(opts.profile)
@@ -817,6 +823,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         return run_bench(opts)
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
     finally:
         print(f"\nbench took {time.monotonic() - started:.1f} s", file=sys.stderr)
 

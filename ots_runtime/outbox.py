@@ -107,6 +107,8 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         """Publish one batch in order; return how many were published."""
         async with self._pool.acquire() as conn, conn.transaction():
+            # Losing this delete in a crash only re-publishes, and JetStream drops the repeat.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             rows = await conn.fetch(
                 f"SELECT seq, event_id, subject, body FROM {self._schema}.outbox "
                 "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -114,14 +116,13 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            await asyncio.gather(
-                *(
-                    self._js.publish(
-                        r["subject"], r["body"], headers={"Nats-Msg-Id": r["event_id"]}
-                    )
-                    for r in rows
+            acks = [
+                await self._js.publish_async(
+                    r["subject"], r["body"], headers={"Nats-Msg-Id": r["event_id"]}
                 )
-            )
+                for r in rows
+            ]
+            await asyncio.wait_for(asyncio.gather(*acks), timeout=10)
             if self._after_publish:
                 await self._after_publish()
             await conn.execute(

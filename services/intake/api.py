@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from contracts.enums import VenueType, VisitStatus
@@ -35,10 +36,14 @@ def pool_of(request: Request) -> asyncpg.Pool:
     return pool
 
 
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from `ots tokens create`")
+
+
 async def principal(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    scheme, _, token = (authorization or "").partition(" ")
+    scheme, token = (credentials.scheme, credentials.credentials) if credentials else ("", "")
     verifier: TokenVerifier = request.app.state.tokens
     who = await verifier.verify(token.strip()) if scheme.lower() == "bearer" and token else None
     if who is None:

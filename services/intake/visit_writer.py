@@ -49,7 +49,7 @@ def visit_item(visit: NewVisit, who: Principal, idempotency_key: str | None) -> 
 
 
 class VisitWriter:
-    def __init__(self, pool: asyncpg.Pool, *, writers: int = 2, max_batch: int = 64) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, writers: int = 4, max_batch: int = 64) -> None:
         self._pool = pool
         self._writers = writers
         self._max_batch = max_batch
