@@ -23,7 +23,7 @@ def serve(settings: Settings, name: str) -> int:
     configure_logging(settings.log_level, name)
     uvicorn.run(
         entry.create_app(settings), host=settings.bind_host, port=settings.port_of(name),
-        log_config=None, access_log=False,
+        log_config=None, access_log=False, loop="uvloop", http="httptools",
     )  # fmt: skip
     return 0
 
@@ -44,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--agency", required=True)
     create.add_argument("--label", default="")
     sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the whole system")
+    plan = sub.add_parser("plan", help="plan a scenario offline (no NATS, no PostgreSQL)")
+    plan.add_argument("scenario", help="JSON: {date, teams, visits}; see services/dispatch")
     return p
 
 
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(settings)
     if args.command == "serve":
         return serve(settings, args.service)
+    if args.command == "plan":
+        from services.dispatch.offline import main as plan_main
+
+        return plan_main(args.scenario)
     if args.command == "asyncapi":
         from contracts.asyncapi import build_document
 

@@ -19,10 +19,14 @@ class ServiceEntry:
 
 
 def services() -> dict[str, ServiceEntry]:
+    from services.dispatch import app as dispatch
     from services.intake import app as intake
 
     return {
         "intake": ServiceEntry("intake", intake.MIGRATIONS, intake.CONSUMERS, intake.create_app),
+        "dispatch": ServiceEntry(
+            "dispatch", dispatch.MIGRATIONS, dispatch.CONSUMERS, dispatch.create_app
+        ),
     }
 
 

@@ -17,9 +17,10 @@ async def test_migrating_twice_and_concurrently_applies_each_version_once(
         await conns[0].execute("DROP SCHEMA IF EXISTS intake CASCADE")
         entry = services()["intake"]
         results = await asyncio.gather(*(migrate(c, "intake", entry.migrations) for c in conns))
-        assert sorted(len(r) for r in results) == [0, 1]
+        versions = len(list(entry.migrations.glob("*.sql")))
+        assert sorted(len(r) for r in results) == [0, versions]
         assert await migrate(conns[0], "intake", entry.migrations) == []
-        assert await conns[0].fetchval("SELECT count(*) FROM intake.schema_migrations") == 1
+        assert await conns[0].fetchval("SELECT count(*) FROM intake.schema_migrations") == versions
     finally:
         for c in conns:
             await c.close()
