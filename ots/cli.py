@@ -46,6 +46,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the whole system")
     plan = sub.add_parser("plan", help="plan a scenario offline (no NATS, no PostgreSQL)")
     plan.add_argument("scenario", help="JSON: {date, teams, visits}; see services/dispatch")
+    device = sub.add_parser("device", help="capture devices")
+    device.add_subparsers(dest="device_command", required=True).add_parser(
+        "keygen", help="print a new Ed25519 key pair"
+    )
     return p
 
 
@@ -59,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         return run(settings)
     if args.command == "serve":
         return serve(settings, args.service)
+    if args.command == "device":
+        from services.recording.keygen import keygen_text
+
+        print(keygen_text(), end="")
+        return 0
     if args.command == "plan":
         from services.dispatch.offline import main as plan_main
 

@@ -21,11 +21,15 @@ class ServiceEntry:
 def services() -> dict[str, ServiceEntry]:
     from services.dispatch import app as dispatch
     from services.intake import app as intake
+    from services.recording import app as recording
 
     return {
         "intake": ServiceEntry("intake", intake.MIGRATIONS, intake.CONSUMERS, intake.create_app),
         "dispatch": ServiceEntry(
             "dispatch", dispatch.MIGRATIONS, dispatch.CONSUMERS, dispatch.create_app
+        ),
+        "recording": ServiceEntry(
+            "recording", recording.MIGRATIONS, recording.CONSUMERS, recording.create_app
         ),
     }
 

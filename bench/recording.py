@@ -1,0 +1,193 @@
+"""Recording throughput: verified-and-stored captures per second against the raw JetStream
+pull-consume-and-ack rate of the same messages, measured in the same run, alternating.
+
+    .venv/bin/python bench/recording.py [--quick] [--people 40] [--rounds 3] [--profile]
+
+Starts its own nats-server and PostgreSQL (fsync on) in a temp dir, provisions the streams and
+migrates. Each round publishes fresh, validly signed captures (fingerprint ~20 KB, iris ~30 KB,
+face ~60 KB, signature ~5 KB; 14 per person) and times how long it takes to drain them:
+
+* `raw`: the same bodies on a scratch work-queue stream, pulled in batches and acked;
+* `recording`: the real `GatewayConsumer` (decode, verify device, Ed25519 signature, sha256,
+  hash chain, AES-GCM seal, one transaction per batch, ack after commit) with its outbox relay.
+
+`--profile` runs the recording rounds under cProfile and prints the hottest functions.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from nats.js import JetStreamContext, api
+
+from ots.registry import all_consumers, services
+from ots_runtime.broker import connect, provision
+from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
+from ots_runtime.migrations import migrate
+from ots_runtime.outbox import OutboxRelay
+from services.recording.app import gateway_options
+from services.recording.config import RecordingSettings
+from services.recording.gateway.consumer import CONSUMER, GatewayConsumer
+from services.recording.gateway_sim import GatewayMessage, SimulatedDevice
+from services.recording.metrics import REJECTED
+
+RAW_STREAM, RAW_DURABLE = "BENCH_RAW", "bench-raw"
+TEAM = "team-bench"
+RATIO_TARGET = 0.5
+
+
+def a_nik(person: int, round_: int) -> str:
+    return f"350921{(person % 28) + 1:02d}0590{(round_ * 1000 + person) % 9999 + 1:04d}"
+
+
+async def prepare_round(db: asyncpg.Pool, device: SimulatedDevice, people: int, round_: int
+                        ) -> list[GatewayMessage]:  # fmt: skip
+    visit_id = f"visit-bench-{round_:03d}"
+    niks = [a_nik(p, round_) for p in range(people)]
+    await db.execute(
+        "INSERT INTO recording.visits (visit_id, venue_type, kecamatan_code, expected_people,"
+        " residents, team_id, plan_revision) VALUES ($1, 'school', '350921', $2, $3, $4, 1)",
+        visit_id, people, niks, TEAM,
+    )  # fmt: skip
+    return [m for nik in niks for m in device.full_recording(visit_id, nik)]
+
+
+async def publish(js: JetStreamContext, messages: list[GatewayMessage], raw: bool) -> None:
+    for chunk in range(0, len(messages), 200):
+        await asyncio.gather(*(
+            js.publish(("bench.raw." + m.subject) if raw else m.subject, m.body,
+                       headers={"Nats-Msg-Id": ("raw-" if raw else "") + m.msg_id})
+            for m in messages[chunk:chunk + 200]
+        ))  # fmt: skip
+
+
+async def raw_round(js: JetStreamContext, messages: list[GatewayMessage], batch: int) -> float:
+    await publish(js, messages, raw=True)
+    sub = await js.pull_subscribe_bind(RAW_DURABLE, stream=RAW_STREAM)
+    started, seen = time.perf_counter(), 0
+    while seen < len(messages):
+        msgs = await sub.fetch(batch, timeout=5)
+        await asyncio.gather(*(m.ack() for m in msgs))
+        seen += len(msgs)
+    elapsed = time.perf_counter() - started
+    await sub.unsubscribe()
+    return len(messages) / elapsed
+
+
+async def recording_round(js: JetStreamContext, db: asyncpg.Pool, messages: list[GatewayMessage],
+                          config: RecordingSettings, profile: cProfile.Profile | None) -> float:  # fmt: skip
+    await publish(js, messages, raw=False)
+    stored_before = await db.fetchval("SELECT count(*) FROM recording.captures")
+    stop = asyncio.Event()
+    consumer = GatewayConsumer(js, db, gateway_options(config))
+    relay = OutboxRelay(db, js, "recording")
+    if profile:
+        profile.enable()
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
+    await drained(js, db, stored_before + len(messages))
+    elapsed = time.perf_counter() - started
+    if profile:
+        profile.disable()
+    stop.set()
+    await asyncio.gather(*tasks)
+    return len(messages) / elapsed
+
+
+async def drained(js: JetStreamContext, db: asyncpg.Pool, captures: int) -> None:
+    """Every capture stored and every message acknowledged."""
+    while True:
+        stored = await db.fetchval("SELECT count(*) FROM recording.captures")
+        info = await js.consumer_info("OTS_GATEWAY", CONSUMER.durable)
+        if stored >= captures and not info.num_ack_pending and not info.num_pending:
+            return
+        await asyncio.sleep(0.005)
+
+
+async def setup(nats_url: str, database_url: str) -> tuple[JetStreamContext, asyncpg.Pool]:
+    nc = await connect(nats_url, name="bench-recording")
+    js = nc.jetstream()
+    await provision(js, all_consumers())
+    await js.add_stream(api.StreamConfig(
+        name=RAW_STREAM, subjects=["bench.raw.>"], retention=api.RetentionPolicy.WORK_QUEUE,
+        storage=api.StorageType.FILE, max_msg_size=1024 * 1024,
+    ))  # fmt: skip
+    await js.add_consumer(RAW_STREAM, api.ConsumerConfig(
+        durable_name=RAW_DURABLE, ack_policy=api.AckPolicy.EXPLICIT, max_ack_pending=4000))  # fmt: skip
+    conn = await asyncpg.connect(database_url)
+    for name, entry in services().items():
+        await migrate(conn, name, entry.migrations)
+    await conn.close()
+    db = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
+    return js, db
+
+
+async def enrol(db: asyncpg.Pool, device: SimulatedDevice) -> None:
+    import base64
+
+    await db.execute(
+        "INSERT INTO recording.devices VALUES ($1, $2, 'gateway', $3, $4, false, now())",
+        device.device_id, TEAM, base64.b64decode(device.public_key),
+        datetime.now(UTC) + timedelta(days=30),
+    )  # fmt: skip
+
+
+async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> int:
+    js, db = await setup(nats_url, database_url)
+    device = SimulatedDevice("gw-bench-01")
+    await enrol(db, device)
+    config = RecordingSettings(env="test")
+    profile = cProfile.Profile() if args.profile else None
+    raw_rates, rec_rates = [], []
+    for round_ in range(args.rounds):
+        messages = await prepare_round(db, device, args.people, round_)
+        raw_rates.append(await raw_round(js, messages, config.gateway_batch_size))
+        rec_rates.append(await recording_round(js, db, messages, config, profile))
+        print(f"round {round_ + 1}: raw {raw_rates[-1]:8.0f}/s   recording {rec_rates[-1]:8.0f}/s"
+              f"   ratio {rec_rates[-1] / raw_rates[-1]:.2f}")  # fmt: skip
+    rejected = sum(
+        s.value for m in REJECTED.collect() for s in m.samples if s.name.endswith("_total")
+    )
+    ratio = statistics.median(rec_rates) / statistics.median(raw_rates)
+    print(
+        f"captures per round: {args.people * 14} ({args.people} people x 14), rejected: {rejected:.0f}"
+    )
+    print(f"median raw {statistics.median(raw_rates):.0f}/s, recording "
+          f"{statistics.median(rec_rates):.0f}/s: ratio {ratio:.2f} (target >= {RATIO_TARGET})")  # fmt: skip
+    if profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    await db.close()
+    return 0 if rejected == 0 else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true", help="a small run: 10 people, 2 rounds")
+    p.add_argument("--people", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.people, args.rounds = 10, 2
+    with tempfile.TemporaryDirectory(prefix="ots-bench-rec-") as work:
+        nats = EmbeddedNats(Path(work) / "nats").start()
+        postgres = EmbeddedPostgres(Path(work) / "pg" / "data").start()
+        try:
+            return asyncio.run(bench(args, nats.url, postgres.url))
+        finally:
+            postgres.stop()
+            nats.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The recording service: device-capture ingestion and the read-only enrollment status."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ots_runtime.http import BodySizeLimit, RequestMetrics, install_health, install_problem_handlers
+from ots_runtime.service import Subscription, start_runtime
+from ots_runtime.settings import Settings
+from services.recording import closing, events
+from services.recording.api import router
+from services.recording.config import RecordingSettings
+from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
+from services.recording.gateway.consumer import GatewayConsumer, GatewayOptions
+
+SERVICE = "recording"
+MIGRATIONS = Path(__file__).with_name("migrations")
+CONSUMERS = [events.CONSUMER, GATEWAY_CONSUMER]
+log = logging.getLogger(__name__)
+
+
+def gateway_options(config: RecordingSettings) -> GatewayOptions:
+    return GatewayOptions(
+        keyring=config.keyring(), thresholds=config.thresholds(),
+        max_message_bytes=config.gateway_max_message_bytes,
+        batch_size=config.gateway_batch_size, close_grace_seconds=config.close_grace_seconds,
+    )  # fmt: skip
+
+
+def create_app(settings: Settings, config: RecordingSettings | None = None) -> FastAPI:
+    config = config or RecordingSettings()
+    options = gateway_options(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(
+            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)]
+        )
+        gateway = GatewayConsumer(runtime.js, runtime.pool, options)
+        sweeper = closing.run_sweeper(
+            runtime.pool, config.close_grace_seconds, config.close_check_seconds, runtime.stop
+        )
+        runtime.tasks += [
+            asyncio.create_task(gateway.run(runtime.stop)),
+            asyncio.create_task(sweeper),
+        ]
+        app.state.runtime = runtime
+        if not config.recording_read_token:
+            log.warning("OTS_RECORDING_READ_TOKEN is unset: the enrollments API refuses everyone")
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="OTS recording", version="1.0", lifespan=lifespan,
+        description="Signed device captures in, complete KTP-el recordings out.",
+    )  # fmt: skip
+    app.state.read_token = config.recording_read_token
+    app.state.thresholds = options.thresholds
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    async def nats_ready() -> bool:
+        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
+
+    async def db_ready() -> bool:
+        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
+
+    install_health(app, {"nats": nats_ready, "postgres": db_ready})
+    app.add_middleware(BodySizeLimit, max_bytes=16 * 1024)
+    app.add_middleware(RequestMetrics, service=SERVICE)
+    return app

@@ -1,0 +1,114 @@
+"""A closed visit is completed once settled, or once its grace period is over.
+
+Gateways flush hours of work in any order, so the close may arrive before captures it
+follows. A closed visit waits until nothing is held and everyone seen or expected is recorded
+or absent; after `close_grace_seconds` it completes anyway, and captures still held are
+rejected as broken chains (their predecessors never came).
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from contracts.events import RecordingRejected, VisitCompleted
+from contracts.subjects import RECORDING_REJECTED, VISIT_COMPLETED
+from services.recording.domain.reasons import Reason
+from services.recording.emit import Outgoing, enqueue_all
+from services.recording.metrics import REJECTED
+
+log = logging.getLogger(__name__)
+
+
+async def finalize_if_settled(
+    conn: asyncpg.Connection, visit_id: str, grace_seconds: float
+) -> list[Reason]:
+    visit = await conn.fetchrow(
+        "SELECT visit_id, team_id, venue_type, kecamatan_code, residents, absent_niks,"
+        " closed_at <= now() - make_interval(secs => $2) AS overdue FROM recording.visits"
+        " WHERE visit_id = $1 AND closed_at IS NOT NULL AND completed_at IS NULL",
+        visit_id, grace_seconds,
+    )  # fmt: skip
+    if visit is None:
+        return []
+    held = await conn.fetch(
+        "SELECT capture_id, device_id FROM recording.captures WHERE visit_id = $1 AND NOT linked",
+        visit_id,
+    )
+    recorded = {r["nik"] for r in await _people(conn, "people", visit_id)}
+    seen = {r["nik"] for r in await _people(conn, "captures", visit_id)}
+    seen |= {r["nik"] for r in await _people(conn, "exceptions", visit_id)}
+    absent = set(visit["absent_niks"]) | set(visit["residents"])
+    settled = not held and (seen | absent) <= recorded | set(visit["absent_niks"])
+    if not settled and not visit["overdue"]:
+        return []
+    await _complete(conn, visit, recorded, absent - recorded, held)
+    return [Reason.BROKEN_CHAIN] * len(held)
+
+
+async def _people(conn: asyncpg.Connection, table: str, visit_id: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT DISTINCT nik FROM recording.{table} WHERE visit_id = $1", visit_id
+    )
+    return rows
+
+
+async def _complete(
+    conn: asyncpg.Connection,
+    visit: asyncpg.Record,
+    recorded: set[str],
+    absent: set[str],
+    held: list[asyncpg.Record],
+) -> None:
+    services = await conn.fetchval(
+        "SELECT coalesce(sum(count), 0) FROM recording.services WHERE visit_id = $1",
+        visit["visit_id"],
+    )
+    await conn.execute(
+        "DELETE FROM recording.captures WHERE capture_id = ANY($1::text[])",
+        [r["capture_id"] for r in held],
+    )
+    await conn.execute(
+        "UPDATE recording.visits SET completed_at = now() WHERE visit_id = $1", visit["visit_id"]
+    )
+    completed = VisitCompleted(
+        visit_id=visit["visit_id"], team_id=visit["team_id"], venue_type=visit["venue_type"],
+        kecamatan_code=visit["kecamatan_code"], people_recorded=len(recorded),
+        people_absent=len(absent), services_delivered=len(recorded) + services,
+    )  # fmt: skip
+    rejections = [
+        Outgoing(RECORDING_REJECTED, RecordingRejected(capture_id=r["capture_id"],
+                 device_id=r["device_id"], reason=Reason.BROKEN_CHAIN.value), r["capture_id"])
+        for r in held
+    ]  # fmt: skip
+    await enqueue_all(conn, [*rejections, Outgoing(VISIT_COMPLETED, completed, visit["visit_id"])])
+
+
+async def sweep_overdue(pool: asyncpg.Pool, grace_seconds: float) -> int:
+    """Complete every closed visit whose grace period is over; return how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        due = await conn.fetch(
+            "SELECT visit_id FROM recording.visits WHERE completed_at IS NULL"
+            " AND closed_at <= now() - make_interval(secs => $1)"
+            " ORDER BY visit_id FOR UPDATE SKIP LOCKED",
+            grace_seconds,
+        )
+        rejections = [
+            reason
+            for row in due
+            for reason in await finalize_if_settled(conn, row["visit_id"], grace_seconds)
+        ]
+    for reason in rejections:
+        REJECTED.labels(reason.value).inc()
+    return len(due)
+
+
+async def run_sweeper(pool: asyncpg.Pool, grace: float, every: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await sweep_overdue(pool, grace)
+        except Exception:
+            log.exception("sweeping closed visits failed; trying again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)

@@ -1,0 +1,62 @@
+"""Recording's own settings (`OTS_` prefix), on top of the shared ones."""
+
+import base64
+import binascii
+import hashlib
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.recording.domain.completeness import Thresholds
+from services.recording.domain.sealing import Keyring
+
+# Development only: derived from a public string, so anyone can read what it sealed.
+DEVELOPMENT_KEY = hashlib.sha256(b"ots-development-biometric-key").digest()
+DEVELOPMENT_KEYS = f"dev:{base64.b64encode(DEVELOPMENT_KEY).decode()}"
+
+
+class RecordingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    biometric_keys: str = Field(default=DEVELOPMENT_KEYS, repr=False)
+    biometric_active_key: str = "dev"
+    recording_read_token: str | None = Field(default=None, repr=False)
+    threshold_finger: int = Field(default=40, ge=0, le=100)
+    threshold_iris: int = Field(default=60, ge=0, le=100)
+    threshold_face: int = Field(default=50, ge=0, le=100)
+    threshold_signature: int = Field(default=30, ge=0, le=100)
+    gateway_max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    gateway_batch_size: int = Field(default=256, ge=1, le=1000)
+    close_grace_seconds: float = Field(default=6 * 3600, ge=0)
+    close_check_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_development_key_in_production(self) -> Self:
+        keys = parse_keys(self.biometric_keys)
+        if self.env == "production" and DEVELOPMENT_KEY in keys.values():
+            raise ValueError("OTS_BIOMETRIC_KEYS must not hold the development key in production")
+        Keyring(keys, self.biometric_active_key)
+        return self
+
+    def keyring(self) -> Keyring:
+        return Keyring(parse_keys(self.biometric_keys), self.biometric_active_key)
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            self.threshold_finger, self.threshold_iris, self.threshold_face,
+            self.threshold_signature,
+        )  # fmt: skip
+
+
+def parse_keys(spec: str) -> dict[str, bytes]:
+    """`k1:<base64 32 bytes>,k2:<…>` → {key id: key}; the values are never echoed in errors."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key_id, _, encoded = item.partition(":")
+        try:
+            keys[key_id] = base64.b64decode(encoded, validate=True)
+        except (ValueError, binascii.Error):
+            raise ValueError(f"OTS_BIOMETRIC_KEYS: key {key_id!r} is not base64") from None
+    return keys

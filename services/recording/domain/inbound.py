@@ -1,0 +1,97 @@
+"""A gateway message read from its bytes: the envelope, the model of its data, or a rejection."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts import RawCloudEvent
+from contracts.events import GatewayCapture, GatewayException, GatewayService, GatewayVisitClosed
+from contracts.subjects import (
+    GATEWAY_CAPTURE,
+    GATEWAY_EXCEPTION,
+    GATEWAY_SERVICE,
+    GATEWAY_VISIT_CLOSED,
+    EventSpec,
+)
+from services.recording.domain.reasons import Reason, Rejected
+from services.recording.domain.signing import decode_sample
+
+GatewayData = GatewayCapture | GatewayException | GatewayService | GatewayVisitClosed
+SPECS_BY_KIND: dict[str, EventSpec] = {
+    "capture": GATEWAY_CAPTURE,
+    "exception": GATEWAY_EXCEPTION,
+    "service": GATEWAY_SERVICE,
+    "visit-closed": GATEWAY_VISIT_CLOSED,
+}
+TYPES_BY_KIND = {kind: spec.type for kind, spec in SPECS_BY_KIND.items()}
+MAX_SAMPLE_CHARS = 200_000  # the contract's bound on `sample`; larger is too large, not malformed
+
+
+@dataclass
+class Inbound:
+    event_id: str
+    subject_device: str
+    spec: EventSpec
+    raw: dict[str, Any]
+    data: GatewayData
+    sample: bytes | None = None
+
+    @property
+    def item_id(self) -> str:
+        """What `ots.recording.rejected` calls `capture_id`: the id of the refused item."""
+        for key in ("capture_id", "exception_id", "service_id", "visit_id"):
+            if key in self.raw:
+                return str(self.raw[key])[:64]
+        return ""
+
+
+def subject_parts(subject: str) -> tuple[str, str]:
+    """`ots.gateway.<device_id>.<kind>` → (device_id, kind); anything else → ("", "")."""
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[:2] != ["ots", "gateway"]:
+        return "", ""
+    return parts[2][:64], parts[3]
+
+
+def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
+    """Raises `Rejected` (too_large, malformed) for what cannot be read."""
+    device_id, kind = subject_parts(subject)
+    spec = SPECS_BY_KIND.get(kind)
+    if len(body) > max_bytes:
+        raise Rejected(Reason.TOO_LARGE)
+    if spec is None:
+        raise Rejected(Reason.MALFORMED)
+    try:
+        raw = RawCloudEvent.model_validate(json.loads(body))
+        if raw.type != TYPES_BY_KIND[kind]:
+            raise Rejected(Reason.MALFORMED)
+        if len(str(raw.data.get("sample", ""))) > MAX_SAMPLE_CHARS:
+            raise Rejected(Reason.TOO_LARGE)
+        data: GatewayData = spec.model.model_validate(raw.data)  # type: ignore[assignment]
+    except (ValueError, ValidationError) as error:
+        raise Rejected(Reason.MALFORMED) from error
+    return Inbound(raw.id, device_id, spec, raw.data, data, _sample_of(data))
+
+
+def _sample_of(data: GatewayData) -> bytes | None:
+    if not isinstance(data, GatewayCapture):
+        return None
+    sample = decode_sample(data.sample)
+    if sample is None:
+        raise Rejected(Reason.MALFORMED)
+    return sample
+
+
+def best_effort_ids(subject: str, body: bytes) -> tuple[str, str]:
+    """(device id, item id) of a message that could not be read, for its rejection."""
+    device_id, _ = subject_parts(subject)
+    try:
+        data = json.loads(body).get("data", {})
+        item = next(
+            (data[k] for k in ("capture_id", "exception_id", "service_id") if k in data), ""
+        )
+    except (ValueError, AttributeError):
+        item = ""
+    return device_id, str(item)[:64]

@@ -1,0 +1,45 @@
+"""The contract's device signatures and capture chain, checked exactly as a gateway produces them."""
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+UNSIGNED_MEMBERS = ("signature", "sample")
+GENESIS_HASH = hashlib.sha256(b"").hexdigest()
+
+
+def canonical_bytes(data: dict[str, Any]) -> bytes:
+    """`data` less `signature` and `sample`: sorted keys, no whitespace, UTF-8 unescaped."""
+    unsigned = {k: v for k, v in data.items() if k not in UNSIGNED_MEMBERS}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signature_is_valid(public_key: bytes, data: dict[str, Any]) -> bool:
+    try:
+        signature = base64.b64decode(str(data.get("signature", "")), validate=True)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, canonical_bytes(data))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
+def decode_sample(sample: str) -> bytes | None:
+    try:
+        return binascii.a2b_base64(sample, strict_mode=True)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def sample_digest(sample: bytes) -> str:
+    return hashlib.sha256(sample).hexdigest()
+
+
+def next_chain_hash(previous_chain_hash: str, sample_sha256: str) -> str:
+    return hashlib.sha256(
+        bytes.fromhex(previous_chain_hash) + bytes.fromhex(sample_sha256)
+    ).hexdigest()
