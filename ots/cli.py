@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from ots.embedded_env import load_runtime_env
 from ots_runtime.logs import configure_logging
@@ -50,6 +51,14 @@ def parser() -> argparse.ArgumentParser:
     device.add_subparsers(dest="device_command", required=True).add_parser(
         "keygen", help="print a new Ed25519 key pair"
     )
+    metrics = sub.add_parser("metrics", help="the metrics service's administration")
+    metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
+    history = metrics_sub.add_parser(
+        "import-history", help="load yearly counts from before OTS (replaces the years named)"
+    )
+    history.add_argument(
+        "file", type=Path, help="CSV: year,service_type,venue_type,kecamatan_code,count"
+    )
     return p
 
 
@@ -92,6 +101,10 @@ async def admin(args: argparse.Namespace, settings: Settings) -> int:
         print(f"streams OTS_EVENTS, OTS_GATEWAY, OTS_DLQ and {count} consumer(s) provisioned")
     elif args.command == "tokens":
         print(await a.new_token(settings, Role(args.role), args.agency, args.label))
+    elif args.command == "metrics":
+        from services.metrics.history_import import import_history
+
+        return await import_history(settings, args.file)
     return 0
 
 

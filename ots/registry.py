@@ -21,6 +21,7 @@ class ServiceEntry:
 def services() -> dict[str, ServiceEntry]:
     from services.dispatch import app as dispatch
     from services.intake import app as intake
+    from services.metrics import app as metrics
     from services.recording import app as recording
 
     return {
@@ -30,6 +31,9 @@ def services() -> dict[str, ServiceEntry]:
         ),
         "recording": ServiceEntry(
             "recording", recording.MIGRATIONS, recording.CONSUMERS, recording.create_app
+        ),
+        "metrics": ServiceEntry(
+            "metrics", metrics.MIGRATIONS, metrics.CONSUMERS, metrics.create_app
         ),
     }
 

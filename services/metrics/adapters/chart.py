@@ -1,0 +1,74 @@
+"""The report as a department prints it: services per year, stacked by venue or service type."""
+
+import io
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure  # not pyplot: no global state shared across threads
+from matplotlib.ticker import FuncFormatter
+
+from services.metrics.domain.reports import GroupBy, Report
+
+LABELS = {
+    "home": "Rumah warga (door to door)",
+    "school": "Sekolah",
+    "pesantren": "Pondok pesantren",
+    "lapas": "Lapas",
+    "panti_asuhan": "Panti asuhan",
+    "village_office": "Kantor desa / kecamatan",
+    "car_free_day": "Car Free Day",
+    "community_event": "Acara komunitas",
+    "ktp_el_recording": "Perekaman KTP-el",
+    "ktp_el_print": "Cetak KTP-el",
+    "kk": "Kartu Keluarga",
+    "akta_kelahiran": "Akta kelahiran",
+    "akta_kematian": "Akta kematian",
+    "kia": "Kartu Identitas Anak",
+    "ikd_activation": "Aktivasi IKD",
+    "pindah_datang": "Pindah datang",
+}
+SPLIT_TITLE = {GroupBy.VENUE_TYPE: "menurut lokasi", GroupBy.SERVICE_TYPE: "menurut jenis layanan"}
+
+
+def _thousands(value: float, _: object = None) -> str:
+    return f"{int(value):,}".replace(",", ".")  # Indonesian grouping: 16.975
+
+
+def render(report: Report) -> bytes:
+    years = sorted(report.totals())
+    keys = sorted({row.key for row in report.rows}, key=lambda k: -sum(
+        r.services for r in report.rows if r.key == k))  # fmt: skip
+    counts = {(row.year, row.key): row.services for row in report.rows}
+    fig = Figure(figsize=(10, 6), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    colours = matplotlib.colormaps["tab10"]
+    bottoms = [0] * len(years)
+    labels = [str(y) for y in years]
+    for i, key in enumerate(keys):
+        heights = [counts.get((year, key), 0) for year in years]
+        ax.bar(labels, heights, 0.6, bottom=bottoms, label=LABELS.get(key, key),
+               color=colours(i % 10), edgecolor="white", linewidth=0.6)  # fmt: skip
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    for x, total in zip(labels, bottoms, strict=True):
+        ax.annotate(_thousands(total), (x, total), ha="center", va="bottom",
+                    xytext=(0, 4), textcoords="offset points", fontsize=11)  # fmt: skip
+    ax.set_title(f"Layanan jemput bola per tahun, {SPLIT_TITLE.get(report.group_by, '')}\n"
+                 "Dispendukcapil Kabupaten Jember", fontsize=13)  # fmt: skip
+    ax.set_xlabel("Tahun")
+    ax.set_ylabel("Jumlah layanan")
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_ylim(0, max(bottoms, default=0) * 1.12 or 1)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    if keys:  # legend top to bottom as the bars are stacked
+        handles, names = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1),
+                  frameon=False, fontsize=9)  # fmt: skip
+    fig.text(0.01, 0.01, "Sumber: OTS (peristiwa layanan) dan data historis Dispendukcapil",
+             fontsize=8, color="grey")  # fmt: skip
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,127 @@
+"""A folded batch written to the `metrics` schema: a few set-based statements per batch."""
+
+import json
+from collections.abc import Mapping
+
+import asyncpg
+
+from contracts.enums import VisitStatus
+from services.metrics.domain import catalogue as cat
+from services.metrics.domain.batch import Batch, SeriesKey
+from services.metrics.domain.visits import Decision, VisitFacts, settle
+
+_VISIT_COLUMNS = (
+    "visit_id, priority, requested_at, completed_at, cancelled, decision_status, "
+    "decision_revision, decision_at, completion_observed, status"
+)
+
+
+def _facts(row: asyncpg.Record) -> VisitFacts:
+    decision = None
+    if row["decision_status"] is not None:
+        status = VisitStatus(row["decision_status"])
+        decision = Decision(row["decision_revision"], row["decision_at"], status)
+    return VisitFacts(
+        priority=row["priority"], requested_at=row["requested_at"],
+        completed_at=row["completed_at"], cancelled=row["cancelled"], decision=decision,
+        completion_observed=row["completion_observed"],
+    )  # fmt: skip
+
+
+async def _settle_visits(conn: asyncpg.Connection, batch: Batch) -> list[tuple[str, VisitFacts]]:
+    """Merge the batch's facts into the stored visits, adding what follows from each change."""
+    ids = sorted(batch.visits)  # a fixed lock order, should replicas ever share the work
+    rows = await conn.fetch(
+        f"SELECT {_VISIT_COLUMNS} FROM metrics.visits WHERE visit_id = ANY($1) FOR UPDATE", ids
+    )
+    stored = {row["visit_id"]: _facts(row) for row in rows}
+    settled: list[tuple[str, VisitFacts]] = []
+    for visit_id in ids:
+        result = settle(stored.get(visit_id, VisitFacts()), batch.visits[visit_id])
+        if result.newly_completed is not None:
+            batch.count(cat.VISITS_COMPLETED, *result.newly_completed)
+        if result.waited is not None:
+            batch.observe(cat.REQUEST_TO_COMPLETION, *result.waited)
+        settled.append((visit_id, result.state))
+    return settled
+
+
+async def _write_visits(conn: asyncpg.Connection, visits: list[tuple[str, VisitFacts]]) -> None:
+    rows = [
+        (visit_id, v.priority, v.requested_at, v.completed_at, v.cancelled,
+         v.decision.status.value if v.decision else None,
+         v.decision.revision if v.decision else None,
+         v.decision.at if v.decision else None, v.completion_observed, v.status.value)
+        for visit_id, v in visits
+    ]  # fmt: skip
+    await conn.executemany(
+        f"INSERT INTO metrics.visits ({_VISIT_COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (visit_id) DO UPDATE SET "
+        "priority = EXCLUDED.priority, requested_at = EXCLUDED.requested_at, "
+        "completed_at = EXCLUDED.completed_at, cancelled = EXCLUDED.cancelled, "
+        "decision_status = EXCLUDED.decision_status, "
+        "decision_revision = EXCLUDED.decision_revision, decision_at = EXCLUDED.decision_at, "
+        "completion_observed = EXCLUDED.completion_observed, status = EXCLUDED.status",
+        rows,
+    )
+
+
+async def _add_counters(conn: asyncpg.Connection, counters: Mapping[SeriesKey, float]) -> None:
+    if not counters:
+        return
+    keys = sorted(counters)
+    await conn.execute(
+        "INSERT INTO metrics.counters (metric, labels, value) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) "
+        "ON CONFLICT (metric, labels) DO UPDATE SET value = counters.value + EXCLUDED.value",
+        [metric for metric, _ in keys],
+        [json.dumps(labels) for _, labels in keys],
+        [float(counters[key]) for key in keys],
+    )
+
+
+async def _add_services(conn: asyncpg.Connection, batch: Batch) -> None:
+    if not batch.services:
+        return
+    keys = sorted(batch.services)
+    columns = list(zip(*keys, strict=True))
+    await conn.execute(
+        "INSERT INTO metrics.service_counts "
+        "(year, service_type, venue_type, kecamatan_code, count) "
+        "SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+        "ON CONFLICT (year, service_type, venue_type, kecamatan_code) "
+        "DO UPDATE SET count = service_counts.count + EXCLUDED.count",
+        *columns,
+        [batch.services[key] for key in keys],
+    )
+
+
+async def _keep_plans(conn: asyncpg.Connection, batch: Batch) -> None:
+    if batch.routes:
+        await conn.executemany(
+            "INSERT INTO metrics.route_plans (team_id, date, plan_revision, planned_minutes) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (team_id, date) DO UPDATE SET "
+            "plan_revision = EXCLUDED.plan_revision, planned_minutes = EXCLUDED.planned_minutes "
+            "WHERE (route_plans.plan_revision, route_plans.planned_minutes) "
+            "< (EXCLUDED.plan_revision, EXCLUDED.planned_minutes)",
+            [(t, d, p.revision, p.planned_minutes) for (t, d), p in sorted(batch.routes.items())],
+        )
+    if batch.shifts:
+        await conn.executemany(
+            "INSERT INTO metrics.team_shifts (team_id, shift_minutes, updated_at) "
+            "VALUES ($1, $2, $3) ON CONFLICT (team_id) DO UPDATE SET "
+            "shift_minutes = EXCLUDED.shift_minutes, updated_at = EXCLUDED.updated_at "
+            "WHERE (team_shifts.updated_at, team_shifts.shift_minutes) "
+            "< (EXCLUDED.updated_at, EXCLUDED.shift_minutes)",
+            [(t, s.shift_minutes, s.updated_at) for t, s in sorted(batch.shifts.items())],
+        )
+
+
+async def apply(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Write one folded batch; the caller's transaction makes it all or nothing."""
+    visits = await _settle_visits(conn, batch) if batch.visits else []
+    if visits:
+        await _write_visits(conn, visits)
+    await _add_counters(conn, batch.counters)
+    await _add_services(conn, batch)
+    await _keep_plans(conn, batch)

@@ -1,0 +1,85 @@
+"""Counts from before the system existed, read from the department's CSV: all rows or none."""
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from contracts.enums import ServiceType, VenueType
+from contracts.jember import is_jember_kecamatan
+
+COLUMNS = ("year", "service_type", "venue_type", "kecamatan_code", "count")
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+MAX_COUNT = 10_000_000
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    year: int
+    service_type: str
+    venue_type: str
+    kecamatan_code: str
+    count: int
+
+    @property
+    def key(self) -> tuple[int, str, str, str]:
+        return self.year, self.service_type, self.venue_type, self.kecamatan_code
+
+
+@dataclass(frozen=True)
+class Parsed:
+    rows: list[HistoryRow]
+    errors: list[str]  # "line N: what is wrong", in file order
+
+
+def _integer(text: str, low: int, high: int) -> int | None:
+    text = text.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        return None
+    return int(text)
+
+
+def _problems(raw: dict[str, str]) -> list[str]:
+    problems = []
+    if _integer(raw["year"], FIRST_YEAR, LAST_YEAR) is None:
+        problems.append(f"year {raw['year']!r} is not a year between {FIRST_YEAR} and {LAST_YEAR}")
+    if raw["service_type"].strip() not in set(ServiceType):
+        problems.append(f"service_type {raw['service_type']!r} is not a contract service type")
+    if raw["venue_type"].strip() not in set(VenueType):
+        problems.append(f"venue_type {raw['venue_type']!r} is not a contract venue type")
+    if not is_jember_kecamatan(raw["kecamatan_code"].strip()):
+        problems.append(f"kecamatan_code {raw['kecamatan_code']!r} is not a kecamatan of Jember")
+    if _integer(raw["count"], 0, MAX_COUNT) is None:
+        problems.append(f"count {raw['count']!r} is not a whole number from 0 to {MAX_COUNT}")
+    return problems
+
+
+def _row(raw: dict[str, str]) -> HistoryRow:
+    return HistoryRow(
+        int(raw["year"]), raw["service_type"].strip(), raw["venue_type"].strip(),
+        raw["kecamatan_code"].strip(), int(raw["count"]),
+    )  # fmt: skip
+
+
+def parse(lines: Iterable[str]) -> Parsed:
+    reader = csv.reader(lines)
+    header = [h.strip() for h in next(reader, [])]
+    if sorted(header) != sorted(COLUMNS):
+        return Parsed([], [f"line 1: the columns must be {','.join(COLUMNS)}, not {header}"])
+    rows: list[HistoryRow] = []
+    errors: list[str] = []
+    seen: dict[tuple[int, str, str, str], int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            errors.append(f"line {line}: {len(values)} fields, expected {len(header)}")
+            continue
+        raw = dict(zip(header, values, strict=True))
+        problems = _problems(raw)
+        if not problems and (first := seen.setdefault(_row(raw).key, line)) != line:
+            problems.append(f"repeats line {first} (same year, service, venue and kecamatan)")
+        errors.extend(f"line {line}: {p}" for p in problems)
+        if not problems:
+            rows.append(_row(raw))
+    return Parsed(rows, errors)
