@@ -22,16 +22,24 @@ def spawn(name: str, settings: Settings) -> subprocess.Popen[bytes]:
 
 def banner(settings: Settings, token: str) -> str:
     host = settings.bind_host
+
+    def at(service: str, path: str) -> str:
+        return f"http://{host}:{settings.port_of(service)}{path}"
+
     lines = [
         "",
         "OTS is running. Ctrl-C stops everything; data stays under "
         f"{settings.data_dir}/ for the next run.",
-        f"  NATS        {settings.nats_url}",
-        f"  PostgreSQL  {settings.database_url}",
-        f"  intake API  http://{host}:{settings.intake_port}/docs",
+        f"  intake API docs   {at('intake', '/docs')}",
+        f"  today's plans     {at('dispatch', '/v1/plans')}?date=YYYY-MM-DD",
+        f"  recording         {at('recording', '/docs')}",
+        f"  metrics           {at('metrics', '/metrics')}",
+        f"  report chart      {at('metrics', '/v1/reports/services.png')}",
+        f"  NATS              {settings.nats_url}",
+        f"  PostgreSQL        {settings.database_url}",
         "",
         f"  demo operator token: {token}",
-        f'  try: curl -H "Authorization: Bearer {token}" http://{host}:{settings.intake_port}/v1/visits',
+        f'  try: curl -H "Authorization: Bearer {token}" {at("intake", "/v1/visits")}',
         "",
     ]
     return "\n".join(lines)
@@ -59,7 +67,8 @@ def run(settings: Settings) -> int:
         asyncio.run(migrate_all(settings))
         token = asyncio.run(new_token(settings, Role.OPERATOR, "dispendukcapil", "ots run demo"))
         children = {name: spawn(name, settings) for name in services()}
-        wait_for_port(settings.intake_port, timeout=60)
+        for name in children:
+            wait_for_port(settings.port_of(name), timeout=60)
         print(banner(settings, token), flush=True)
         supervise(children, settings, stop)
     except KeyboardInterrupt:

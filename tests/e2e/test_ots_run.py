@@ -20,10 +20,15 @@ from tests.support.requests import a_home_visit
 @pytest.fixture
 async def ots_run(tmp_path: Path) -> AsyncIterator[tuple[str, int, int]]:
     os.chmod(tmp_path, 0o755)
-    ports = {"intake": free_port(), "nats": free_port(), "pg": free_port()}
+    ports = {
+        name: free_port() for name in ("intake", "dispatch", "recording", "metrics", "nats", "pg")
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")} | {
         "OTS_DATA_DIR": str(tmp_path / ".ots"),
-        "OTS_INTAKE_PORT": str(ports["intake"]),
+        **{
+            f"OTS_{name.upper()}_PORT": str(ports[name])
+            for name in ("intake", "dispatch", "recording", "metrics")
+        },
         "OTS_EMBEDDED_NATS_PORT": str(ports["nats"]),
         "OTS_EMBEDDED_POSTGRES_PORT": str(ports["pg"]),
     }
