@@ -48,12 +48,19 @@ async def in_transaction(
     work: Callable[[asyncpg.Connection], Awaitable[T]],
     *,
     attempts: int = 5,
+    single_statement: bool = False,
 ) -> T:
-    """Run `work` in one transaction, retrying the whole of it on a transient failure."""
+    """Run `work` in one transaction, retrying the whole of it on a transient failure.
+
+    `single_statement` work is one statement, atomic on its own: it skips BEGIN and COMMIT.
+    """
     for attempt in range(1, attempts + 1):
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                return await work(conn)
+            async with pool.acquire() as conn:
+                if single_statement:
+                    return await work(conn)
+                async with conn.transaction():
+                    return await work(conn)
         except TRANSIENT as error:
             if attempt == attempts:
                 raise

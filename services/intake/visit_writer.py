@@ -84,6 +84,7 @@ class VisitWriter:
             raw = await in_transaction(
                 self._pool,
                 lambda conn: conn.fetchval("SELECT intake.accept_visits($1::jsonb)", payload),
+                single_statement=True,
             )
             outcomes: list[Outcome] = json.loads(raw)
         except Exception as error:
