@@ -37,10 +37,11 @@ from contracts import envelope
 from contracts import events as ev
 from contracts import subjects as s
 from ots_runtime.broker import connect, ensure_consumer, provision
+from ots_runtime.consumer import EventConsumer
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.migrations import migrate
 from services.metrics.app import MIGRATIONS
-from services.metrics.consumer import BATCH_SIZE, CONSUMER, HANDLERS, AggregatesConsumer
+from services.metrics.consumer import BATCH_SIZE, CONSUMER, SUBSCRIPTION
 
 TARGET = 0.5
 EVENTS_PER_VISIT = 6
@@ -111,8 +112,11 @@ async def raw_round(js: JetStreamContext, events: int) -> float:
 async def metrics_round(js: JetStreamContext, pool: asyncpg.Pool, events: int) -> float:
     await pool.execute(f"TRUNCATE {', '.join(f'metrics.{t}' for t in TABLES.split(', '))}")
     await fresh_durable(js, CONSUMER.durable)
-    consumer = AggregatesConsumer(service="metrics", js=js, pool=pool, spec=CONSUMER,
-                                  handlers=HANDLERS, batch_size=BATCH_SIZE)  # fmt: skip
+    consumer = EventConsumer(
+        service="metrics", js=js, pool=pool, spec=SUBSCRIPTION.consumer,
+        handlers=SUBSCRIPTION.handlers, batch_size=SUBSCRIPTION.batch_size,
+        apply_batch=SUBSCRIPTION.apply_batch,
+    )  # fmt: skip
     stop = asyncio.Event()
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run(stop))

@@ -1,6 +1,7 @@
 """Every subject of the contract, the model of its `data`, and who produces and consumes it."""
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -121,6 +122,7 @@ def dead_letter_subject(service: str) -> str:
     return DEAD_LETTER.subject(service)
 
 
+@lru_cache(maxsize=4096)
 def spec_for_subject(subject: str) -> EventSpec | None:
     """The spec whose pattern matches a concrete subject (`*` matches one token)."""
     tokens = subject.split(".")

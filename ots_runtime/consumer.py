@@ -1,24 +1,29 @@
 """Durable pull consumption: inbox for repeats, one commit per batch, dead letters with reasons.
 
 Each message runs in its own savepoint inside one transaction per batch, so a bad message
-cannot undo its neighbours, and the batch is acknowledged only after the commit.
+cannot undo its neighbours, and the batch is acknowledged only after the commit. A service
+whose events fold together (counts, sums) may pass `apply_batch`: the whole batch is then
+claimed in the inbox with one statement and applied at once, falling back to the
+message-by-message path if that fails. The next batch is fetched while one is applied.
 """
 
 import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import asyncpg
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from contracts import CloudEvent, EventSpec, RawCloudEvent, spec_for_subject
+from contracts import CloudEvent, EventSpec, spec_for_subject
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.db import TRANSIENT
 from ots_runtime.dead_letter import DeadLetterer
@@ -27,6 +32,7 @@ from ots_runtime.telemetry import HANDLING_SECONDS, MESSAGES_HANDLED, subject_la
 log = logging.getLogger(__name__)
 
 Handle = Callable[[asyncpg.Connection, CloudEvent[Any]], Awaitable[None]]
+BatchApply = Callable[[asyncpg.Connection, list[CloudEvent[Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -46,19 +52,24 @@ class Outcome:
     error: str = ""
 
 
+@cache
+def envelope_model(spec: EventSpec) -> type[CloudEvent[Any]]:
+    return CloudEvent[spec.model]  # type: ignore[name-defined]
+
+
 def parse(msg: Msg, handlers: dict[str, Handler]) -> tuple[Handler, CloudEvent[Any]]:
+    """One pass of pydantic over the JSON: envelope and data together."""
     spec = spec_for_subject(msg.subject)
     handler = handlers.get(spec.pattern) if spec else None
     if handler is None:
         raise Unprocessable(f"no handler for subject {msg.subject}")
     try:
-        raw = RawCloudEvent.model_validate_json(msg.data)
-        if raw.type != handler.spec.type:
-            raise Unprocessable(f"type {raw.type} does not match subject {msg.subject}")
-        data: BaseModel = handler.spec.model.model_validate(raw.data)
+        event = envelope_model(handler.spec).model_validate_json(msg.data)
     except ValidationError as error:
         raise Unprocessable(_describe(error)) from error
-    return handler, CloudEvent[Any](**raw.model_dump(exclude={"data"}), data=data)
+    if event.type != handler.spec.type:
+        raise Unprocessable(f"type {event.type} does not match subject {msg.subject}")
+    return handler, event
 
 
 def _describe(error: ValidationError) -> str:
@@ -77,6 +88,7 @@ class EventConsumer:
         handlers: list[Handler],
         batch_size: int = 100,
         fetch_timeout: float = 1.0,
+        apply_batch: BatchApply | None = None,
     ) -> None:
         self._service = service
         self._js = js
@@ -85,46 +97,65 @@ class EventConsumer:
         self._handlers = {h.spec.pattern: h for h in handlers}
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
+        self._apply_folded = apply_batch
         self._dead = DeadLetterer(js, service)
         self._schema = service
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
+        upcoming = asyncio.create_task(self._fetch(sub))
         try:
             while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-                except NatsTimeout:
-                    continue
-                except Exception as error:
-                    log.warning("fetch on %s failed: %r", self._spec.durable, error)
-                    await asyncio.sleep(0.5)
-                    continue
-                await self.process(msgs)
+                msgs = await upcoming
+                upcoming = asyncio.create_task(self._fetch(sub))
+                if msgs:
+                    await self.process(msgs)
         finally:
+            upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
             # Unread pulled messages would otherwise hold the connection's drain open.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        try:
+            msgs: list[Msg] = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+        except (NatsTimeout, TimeoutError):
+            return []
+        except Exception as error:
+            log.warning("fetch on %s failed: %r", self._spec.durable, error)
+            await asyncio.sleep(0.5)
+            return []
+        return msgs
 
     async def process(self, msgs: list[Msg]) -> list[Outcome]:
         started = time.perf_counter()
         heartbeat = asyncio.create_task(self._keep_alive(msgs))
         try:
-            outcomes = await self._apply_batch(msgs)
+            outcomes = await self._apply(msgs)
         except TRANSIENT as error:
             log.warning(
-                "batch on %s not committed (%s); redelivery will retry", self._spec.durable, error
+                "batch on %s not committed (%r); it will be redelivered", self._spec.durable, error
             )
             outcomes = [Outcome(m, "retry", str(error)) for m in msgs]
         finally:
             heartbeat.cancel()
         await self._settle(outcomes)
-        HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(
-            time.perf_counter() - started
-        )
+        elapsed = time.perf_counter() - started
+        HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(elapsed)
         return outcomes
 
-    async def _apply_batch(self, msgs: list[Msg]) -> list[Outcome]:
+    async def _apply(self, msgs: list[Msg]) -> list[Outcome]:
+        if self._apply_folded is None:
+            return await self._apply_each(msgs)
+        try:
+            return await self._apply_folded_batch(msgs, self._apply_folded)
+        except TRANSIENT:
+            raise
+        except Exception:
+            log.exception("folded batch on %s failed; applying one by one", self._spec.durable)
+            return await self._apply_each(msgs)
+
+    async def _apply_each(self, msgs: list[Msg]) -> list[Outcome]:
         async with self._pool.acquire() as conn, conn.transaction():
             return [await self._apply_one(conn, msg) for msg in msgs]
 
@@ -135,7 +166,7 @@ class EventConsumer:
             return Outcome(msg, "dead", str(error))
         try:
             async with conn.transaction():
-                if not await self._claim(conn, event.id):
+                if not await self._claim(conn, [event.id]):
                     return Outcome(msg, "repeat")
                 await handler.handle(conn, event)
         except TRANSIENT:
@@ -147,16 +178,37 @@ class EventConsumer:
             return Outcome(msg, "retry", f"{type(error).__name__}: {error}")
         return Outcome(msg, "applied")
 
-    async def _claim(self, conn: asyncpg.Connection, event_id: str) -> bool:
-        claimed = await conn.fetchval(
-            f"INSERT INTO {self._schema}.inbox (consumer, event_id) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING true",
+    async def _apply_folded_batch(self, msgs: list[Msg], apply: BatchApply) -> list[Outcome]:
+        outcomes: list[Outcome] = [Outcome(msg, "repeat") for msg in msgs]
+        first_of: dict[str, int] = {}
+        events: dict[int, CloudEvent[Any]] = {}
+        for i, msg in enumerate(msgs):
+            try:
+                events[i] = parse(msg, self._handlers)[1]
+                first_of.setdefault(events[i].id, i)
+            except Unprocessable as error:
+                outcomes[i] = Outcome(msg, "dead", str(error))
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = sorted(
+                first_of[event_id] for event_id in await self._claim(conn, list(first_of))
+            )
+            await apply(conn, [events[i] for i in fresh])
+        for i in fresh:
+            outcomes[i].result = "applied"
+        return outcomes
+
+    async def _claim(self, conn: asyncpg.Connection, event_ids: list[str]) -> list[str]:
+        """The ids seen for the first time, now recorded in the inbox."""
+        rows = await conn.fetch(
+            f"INSERT INTO {self._schema}.inbox (consumer, event_id) "
+            "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
             self._spec.durable,
-            event_id,
+            event_ids,
         )
-        return bool(claimed)
+        return [row["event_id"] for row in rows]
 
     async def _settle(self, outcomes: list[Outcome]) -> None:
+        handled: Counter[tuple[str, str]] = Counter()
         for outcome in outcomes:
             msg, attempts = outcome.msg, outcome.msg.metadata.num_delivered or 1
             if outcome.result == "retry" and attempts >= self._spec.max_deliver:
@@ -168,7 +220,9 @@ class EventConsumer:
                 await msg.nak(delay=min(0.5 * 2**attempts, 30))
             else:
                 await msg.ack()
-            MESSAGES_HANDLED.labels(self._service, subject_label(msg.subject), outcome.result).inc()
+            handled[(subject_label(msg.subject), outcome.result)] += 1
+        for (subject, result), count in handled.items():
+            MESSAGES_HANDLED.labels(self._service, subject, result).inc(count)
 
     async def _keep_alive(self, msgs: list[Msg]) -> None:
         """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""

@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 
 from ots_runtime import db
 from ots_runtime.broker import ConsumerSpec, connect, streams_present
-from ots_runtime.consumer import EventConsumer, Handler
+from ots_runtime.consumer import BatchApply, EventConsumer, Handler
 from ots_runtime.outbox import OutboxRelay
 from ots_runtime.settings import Settings
 
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 class Subscription:
     consumer: ConsumerSpec
     handlers: list[Handler]
+    apply_batch: BatchApply | None = None
+    batch_size: int = 100
 
 
 @dataclass
@@ -73,8 +75,9 @@ async def start_runtime(
         runtime.tasks.append(asyncio.create_task(relay.run(runtime.stop)))
     for sub in subscriptions:
         consumer = EventConsumer(
-            service=service, js=runtime.js, pool=pool, spec=sub.consumer, handlers=sub.handlers
-        )
+            service=service, js=runtime.js, pool=pool, spec=sub.consumer, handlers=sub.handlers,
+            batch_size=sub.batch_size, apply_batch=sub.apply_batch,
+        )  # fmt: skip
         runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop)))
     log.info("%s runtime started with %d consumer(s)", service, len(subscriptions))
     return runtime

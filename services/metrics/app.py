@@ -13,7 +13,7 @@ from ots_runtime.service import start_runtime
 from ots_runtime.settings import Settings
 from services.metrics.api import router
 from services.metrics.collector import AggregatesCollector
-from services.metrics.consumer import BATCH_SIZE, CONSUMER, HANDLERS, AggregatesConsumer
+from services.metrics.consumer import CONSUMER, SUBSCRIPTION
 
 SERVICE = "metrics"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -23,10 +23,9 @@ CONSUMERS = [CONSUMER]
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(settings, SERVICE, [], relay_outbox=False, pool_size=5)
-        consumer = AggregatesConsumer(service=SERVICE, js=runtime.js, pool=runtime.pool,
-                                      spec=CONSUMER, handlers=HANDLERS, batch_size=BATCH_SIZE)  # fmt: skip
-        runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop)))
+        runtime = await start_runtime(
+            settings, SERVICE, [SUBSCRIPTION], relay_outbox=False, pool_size=5
+        )
         app.state.runtime = runtime
         try:
             yield
