@@ -28,7 +28,7 @@ asyncapi: install
 	$(BIN)/ots asyncapi > contracts/asyncapi.json
 
 bench: install
-	$(BIN)/python bench/intake.py
+	for b in intake dispatch recording metrics; do $(BIN)/python bench/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .ots build *.egg-info
