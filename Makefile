@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint asyncapi bench clean
+.PHONY: install run test lint asyncapi bench bench-quick clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ asyncapi: install
 	$(BIN)/ots asyncapi > contracts/asyncapi.json
 
 bench: install
+	for b in intake dispatch recording metrics; do $(BIN)/python bench/$$b.py || exit 1; done
+
+bench-quick: install
 	for b in intake dispatch recording metrics; do $(BIN)/python bench/$$b.py --quick || exit 1; done
 
 clean:
