@@ -25,6 +25,12 @@ class ConsumerSpec:
     max_ack_pending: int = 1000
 
 
+def inbox_prefix(user: str | None) -> str:
+    """Replies come back under `_INBOX.<user>`: the only inboxes deploy/nats/nats.conf lets
+    that user read, so no client can read another's replies."""
+    return f"_INBOX.{user}" if user else "_INBOX"
+
+
 async def connect(
     url: str, *, name: str, user: str | None = None, password: str | None = None
 ) -> Client:
@@ -39,6 +45,7 @@ async def connect(
         name=name,
         user=user,
         password=password,
+        inbox_prefix=inbox_prefix(user),
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=5,
