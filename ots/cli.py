@@ -32,7 +32,15 @@ def serve(settings: Settings, name: str) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ots", description="On the Spot population services")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="the whole system on this machine (embedded servers if unset)")
+    run_p = sub.add_parser(
+        "run", help="the whole system on this machine (embedded servers if unset)"
+    )
+    run_p.add_argument("--demo", action="store_true", help="simulate a day, then stop")
+    run_p.add_argument("--seed", type=int, default=1)
+    simulate = sub.add_parser("simulate", help="drive one realistic day through a running OTS")
+    simulate.add_argument("--seed", type=int, default=1)
+    demo = sub.add_parser("demo", help="run --demo: exit 0 only if every figure matches")
+    demo.add_argument("--seed", type=int, default=1)
     serve_p = sub.add_parser("serve", help="one service, for deployments")
     serve_p.add_argument("service")
     sub.add_parser("migrate", help="apply every service's SQL migrations")
@@ -69,7 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         from ots.supervisor import run
 
         configure_logging(settings.log_level)
-        return run(settings)
+        return run(settings, demo=args.demo, seed=args.seed)
+    if args.command == "demo":
+        from ots.supervisor import run
+
+        configure_logging(settings.log_level)
+        return run(settings, demo=True, seed=args.seed)
+    if args.command == "simulate":
+        from ots.simulate.summary import run_simulation
+
+        return run_simulation(settings, args.seed)
     if args.command == "serve":
         return serve(settings, args.service)
     if args.command == "device":

@@ -56,7 +56,7 @@ def supervise(
         time.sleep(0.5)
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, *, demo: bool = False, seed: int = 1) -> int:
     servers = EmbeddedServers(settings)
     stop: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
@@ -70,6 +70,10 @@ def run(settings: Settings) -> int:
         for name in children:
             wait_for_port(settings.port_of(name), timeout=60)
         print(banner(settings, token), flush=True)
+        if demo:
+            from ots.simulate.summary import run_simulation
+
+            return run_simulation(settings, seed)
         supervise(children, settings, stop)
     except KeyboardInterrupt:
         pass

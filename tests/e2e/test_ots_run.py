@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,8 +19,17 @@ from tests.support.requests import a_home_visit
 
 
 @pytest.fixture
-async def ots_run(tmp_path: Path) -> AsyncIterator[tuple[str, int, int]]:
-    os.chmod(tmp_path, 0o755)
+async def ots_run() -> AsyncIterator[tuple[str, int, int]]:
+    # Not tmp_path: another pytest run resets its parent to 0700, which would lock the
+    # unprivileged PostgreSQL user out of its data directory mid-test.
+    with tempfile.TemporaryDirectory(prefix="ots-run-") as directory:
+        tmp_path = Path(directory)
+        os.chmod(tmp_path, 0o755)
+        async for running in _ots_run(tmp_path):
+            yield running
+
+
+async def _ots_run(tmp_path: Path) -> AsyncIterator[tuple[str, int, int]]:
     ports = {
         name: free_port() for name in ("intake", "dispatch", "recording", "metrics", "nats", "pg")
     }

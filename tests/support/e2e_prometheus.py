@@ -1,0 +1,62 @@
+"""A real Prometheus scraping the metrics service every second, for end-to-end tests."""
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ots_runtime.embedded import free_port
+
+PROMETHEUS = "/usr/bin/prometheus"
+
+
+def prometheus_binary() -> str:
+    """Under CI the scrape is part of the test; elsewhere a machine without Prometheus skips it."""
+    found = shutil.which("prometheus") or (PROMETHEUS if Path(PROMETHEUS).exists() else None)
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("prometheus is not installed, and CI must scrape with a real one")
+    pytest.skip("prometheus is not installed")
+
+
+@contextlib.asynccontextmanager
+async def prometheus_scraping(root: Path, metrics_port: int) -> AsyncIterator[httpx.AsyncClient]:
+    binary, port = prometheus_binary(), free_port()
+    config = root / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n  - job_name: ots-metrics\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+    )
+    log = (root / "prometheus.log").open("ab")
+    process = await asyncio.create_subprocess_exec(
+        binary, f"--config.file={config}", f"--storage.tsdb.path={root / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}", stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 15)
+
+
+async def scraped_value(client: httpx.AsyncClient, promql: str, wanted: float) -> float:
+    """The query's value once it equals `wanted`, or the last one seen after 30 seconds."""
+    value = float("nan")
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            while value != wanted:
+                with contextlib.suppress(httpx.TransportError):
+                    answer = (await client.get("/api/v1/query", params={"query": promql})).json()
+                    results = answer.get("data", {}).get("result", [])
+                    value = float(results[0]["value"][1]) if results else float("nan")
+                await asyncio.sleep(0.5)
+    return value
