@@ -1,0 +1,119 @@
+"""deploy/compose.yaml: valid against the Compose Specification, and wired as OTS needs it:
+NATS with JetStream on disk and fsync always, a setup job before the services, health checks,
+monitoring provisioned, secrets asked for rather than written down."""
+
+import os
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+from ots_runtime.embedded import nats_server_binary
+from ots_runtime.settings import Settings
+from tests.support.deploy_tools import DEPLOY, compose_mounts, load_yaml, require_binary, run
+
+COMPOSE = DEPLOY / "compose.yaml"
+NATS_CONF = DEPLOY / "nats" / "compose-server.conf"
+SERVICES = ("intake", "dispatch", "recording", "metrics")
+SECRET = re.compile(r"PASSWORD|PEPPER|KEYS?$|TOKEN")
+REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]+\}")
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = load_yaml(COMPOSE)
+    return document
+
+
+def service(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = compose()["services"][name]
+    return found
+
+
+def test_compose_follows_the_compose_specification() -> None:
+    checker = require_binary("check-jsonschema", "PyPI check-jsonschema, in requirements.lock")
+    run(checker, "--builtin-schema", "vendor.compose-spec", str(COMPOSE))
+
+
+def test_every_file_compose_mounts_is_in_the_repository() -> None:
+    for name, spec in compose()["services"].items():
+        for source in compose_mounts(spec):
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_nats_runs_jetstream_on_its_volume_with_fsync_always() -> None:
+    nats = service("nats")
+    mounts = compose_mounts(nats)
+    config_path = mounts["./nats/compose-server.conf"]
+    assert nats["command"] == ["--config", config_path]
+    config = NATS_CONF.read_text()
+    jetstream = re.search(r"jetstream\s*\{([^}]*)\}", config)
+    assert jetstream is not None
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", jetstream.group(1), re.MULTILINE)
+    store = re.search(r"store_dir:\s*(\S+)", jetstream.group(1))
+    assert store is not None and mounts["nats-data"] == store.group(1)
+    assert "js-enabled-only" in " ".join(nats["healthcheck"]["test"])
+
+
+def test_nats_server_accepts_the_config_and_refuses_it_without_credentials() -> None:
+    binary = nats_server_binary()
+    test_config = [binary, "-t", "-c", str(NATS_CONF)]
+    env = {**os.environ, "OTS_NATS_USER": "ots", "OTS_NATS_PASSWORD": "s3cret-for-the-test"}
+    subprocess.run(test_config, env=env, check=True, capture_output=True, timeout=30)
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("OTS_NATS_")}
+    refused = subprocess.run(test_config, env=bare, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "OTS_NATS_USER" in refused.stdout + refused.stderr
+
+
+def test_setup_migrates_and_provisions_streams_once_nats_and_postgres_are_healthy() -> None:
+    setup = service("setup")
+    script = " ".join([*setup["entrypoint"], *setup["command"]])
+    assert "ots migrate" in script and "ots streams" in script
+    assert script.index("ots migrate") < script.index("ots streams")
+    assert setup["restart"] == "no"
+    assert {name: dep["condition"] for name, dep in setup["depends_on"].items()} == {
+        "nats": "service_healthy",
+        "postgres": "service_healthy",
+    }
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_service_starts_after_setup_and_is_health_checked(name: str) -> None:
+    spec = service(name)
+    assert spec["command"] == ["serve", name]
+    assert spec["image"] == service("setup")["image"]
+    assert spec["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    assert spec["depends_on"]["nats"]["condition"] == "service_healthy"
+    assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert spec["healthcheck"]["test"] == ["CMD", "python", "/opt/ots/healthcheck.py"]
+    port = Settings.model_fields[f"{name}_port"].default
+    assert spec["environment"][f"OTS_{name.upper()}_PORT"] == str(port)
+    assert f"{port}:{port}" in spec["ports"]
+    assert spec["read_only"] is True
+
+
+def test_prometheus_and_grafana_are_provisioned_from_deploy() -> None:
+    prometheus = compose_mounts(service("prometheus"))
+    assert prometheus["./prometheus/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    assert prometheus["./prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    grafana = service("grafana")
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    source = load_yaml(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
+
+
+def test_secrets_are_asked_for_never_written_down() -> None:
+    for name, spec in compose()["services"].items():
+        for variable, value in (spec.get("environment") or {}).items():
+            if SECRET.search(variable):
+                assert REQUIRED_VARIABLE.fullmatch(str(value)), f"{name}: {variable}"
+    url = service("intake")["environment"]["OTS_DATABASE_URL"]
+    assert REQUIRED_VARIABLE.search(url), "the database password comes from the environment"
+
+
+def test_the_example_env_file_names_every_variable_compose_requires() -> None:
+    required = set(REQUIRED_VARIABLE.findall(COMPOSE.read_text()))
+    example = (DEPLOY / ".env.example").read_text()
+    listed = set(re.findall(r"^(\w+)=", example, re.MULTILINE))
+    assert required <= listed
