@@ -14,10 +14,23 @@ from ots.simulate.expected import DEAD_LETTERS
 from ots.simulate.scenario import build
 from ots_runtime.embedded import free_port
 from services.intake.domain.nik import parse_nik
-from tests.support.e2e_prometheus import prometheus_scraping, scraped_value
+from tests.support.deploy_dashboards import dashboard_queries
+from tests.support.e2e_prometheus import prometheus_scraping, query, scraped_value
 from tests.support.e2e_system import System, running_system
 
 SEED = 6
+SHORT_WINDOWS = {"$__rate_interval": "30s", "$__interval": "5s", "$__range": "10m"}
+SHORT_WINDOWS_SECONDS = 5
+# Panels that stay empty on a clean day: they show only errors, refusals and absences.
+SHOW_ONLY_TROUBLE = {
+    "OTS operations/Server errors (5xx) by service",
+    "OTS operations/Client errors (4xx) by service and status",
+    "OTS operations/Dead letters by service and subject",
+    "OTS operations/Rejected captures by reason",
+    "OTS operations/Rejected captures by reason, selected range",
+    "OTS operations/Plan failures",
+    "OTS overview/Why visits went unassigned",
+}
 
 
 @pytest.fixture
@@ -32,7 +45,7 @@ def total(result: DayResult, prefix: str) -> int:
 
 @pytest.mark.timeout(150)
 async def test_a_simulated_day_ends_completed_and_counted_exactly_once(system: System) -> None:
-    async with prometheus_scraping(system.root, system.ports["metrics"]) as prometheus:
+    async with prometheus_scraping(system.root, system.ports) as prometheus:
         result = await simulate_day(system.settings, SEED, patience=60)
 
         assert result.differences == []
@@ -45,6 +58,10 @@ async def test_a_simulated_day_ends_completed_and_counted_exactly_once(system: S
         recorded = total(result, "ots_recordings_completed_total")
         promql = "sum(ots_recordings_completed_total)"
         assert await scraped_value(prometheus, promql, recorded) == recorded
+        await asyncio.sleep(SHORT_WINDOWS_SECONDS)  # let rates see more than one scrape
+        empty = [name for name, promql in dashboard_queries(SHORT_WINDOWS)
+                 if not await query(prometheus, promql)]  # fmt: skip
+        assert set(empty) <= SHOW_ONLY_TROUBLE
 
 
 def test_the_same_seed_gives_the_same_day_of_valid_jember_residents() -> None:

@@ -1,4 +1,4 @@
-"""A real Prometheus scraping the metrics service every second, for end-to-end tests."""
+"""A real Prometheus scraping the services every second, for end-to-end tests."""
 
 import asyncio
 import contextlib
@@ -27,13 +27,19 @@ def prometheus_binary() -> str:
 
 
 @contextlib.asynccontextmanager
-async def prometheus_scraping(root: Path, metrics_port: int) -> AsyncIterator[httpx.AsyncClient]:
+async def prometheus_scraping(
+    root: Path, service_ports: dict[str, int]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Jobs are named as in deploy/prometheus/prometheus.yml (`ots-<service>`)."""
     binary, port = prometheus_binary(), free_port()
     config = root / "prometheus.yml"
+    jobs = "".join(
+        f"  - job_name: ots-{service}\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{service_port}']}}]\n"
+        for service, service_port in service_ports.items()
+    )
     config.write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n  - job_name: ots-metrics\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n" + jobs
     )
     log = (root / "prometheus.log").open("ab")
     process = await asyncio.create_subprocess_exec(
@@ -60,3 +66,11 @@ async def scraped_value(client: httpx.AsyncClient, promql: str, wanted: float) -
                     value = float(results[0]["value"][1]) if results else float("nan")
                 await asyncio.sleep(0.5)
     return value
+
+
+async def query(client: httpx.AsyncClient, promql: str) -> list[dict[str, object]]:
+    """The instant query's series; a query Prometheus refuses fails the test with its error."""
+    answer = (await client.get("/api/v1/query", params={"query": promql})).json()
+    assert answer["status"] == "success", f"{promql}: {answer.get('error')}"
+    result: list[dict[str, object]] = answer["data"]["result"]
+    return result
