@@ -15,6 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from contracts.enums import Priority
 from services.metrics.adapters.snapshot import Snapshot
 from services.metrics.domain import catalogue as cat
 from services.metrics.domain.batch import le_label
@@ -54,10 +55,14 @@ def histograms(snapshot: Snapshot) -> Iterator[Metric]:
 
 def gauges(snapshot: Snapshot) -> Iterator[Metric]:
     open_visits = GaugeMetricFamily(
-        "ots_visits_open", "Visits not yet completed or cancelled, by status", labels=["status"]
+        "ots_visits_open",
+        "Visits not yet completed or cancelled, by status and priority",
+        labels=["status", "priority"],
     )
     for status in cat.OPEN_STATUSES:
-        open_visits.add_metric([status.value], snapshot.open_visits.get(status.value, 0))
+        for priority in Priority:
+            count = snapshot.open_visits.get((status.value, priority.value), 0)
+            open_visits.add_metric([status.value, priority.value], count)
     yield open_visits
     utilisation = GaugeMetricFamily(
         "ots_team_utilisation_ratio",

@@ -45,7 +45,10 @@ def assert_counts(found: Samples, day: Day) -> None:
         assert found[("ots_request_to_completion_seconds_count", (priority,))] == len(waits)
         assert found[("ots_request_to_completion_seconds_sum", (priority,))] == sum(waits)
     for status in ("requested", "scheduled", "unassigned"):
-        assert found[("ots_visits_open", (status,))] == day.open_visits[status]
+        by_priority = [
+            found[("ots_visits_open", (p, status))] for p in ("urgent", "high", "normal")
+        ]
+        assert sum(by_priority) == day.open_visits[status]
 
 
 async def test_shuffled_and_repeated_events_give_exact_counts(

@@ -28,7 +28,7 @@ class ConsumerLag:
 @dataclass
 class Snapshot:
     counters: dict[SeriesKey, float] = field(default_factory=dict)
-    open_visits: dict[str, int] = field(default_factory=dict)
+    open_visits: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, priority)
     utilisation: dict[tuple[str, str], float] = field(default_factory=dict)  # (team, date)
     lags: list[ConsumerLag] = field(default_factory=list)
 
@@ -38,12 +38,13 @@ async def _counters(conn: asyncpg.Connection) -> dict[SeriesKey, float]:
     return {(r["metric"], tuple(json.loads(r["labels"]))): r["value"] for r in rows}
 
 
-async def _open_visits(conn: asyncpg.Connection) -> dict[str, int]:
+async def _open_visits(conn: asyncpg.Connection) -> dict[tuple[str, str], int]:
     rows = await conn.fetch(
-        "SELECT status, count(*) AS n FROM metrics.visits "
-        "WHERE status IN ('requested', 'scheduled', 'unassigned') GROUP BY status"
+        "SELECT status, coalesce(priority, 'normal') AS priority, count(*) AS n "
+        "FROM metrics.visits WHERE status IN ('requested', 'scheduled', 'unassigned') "
+        "GROUP BY 1, 2"
     )
-    return {r["status"]: r["n"] for r in rows}
+    return {(r["status"], r["priority"]): r["n"] for r in rows}
 
 
 async def _utilisation(conn: asyncpg.Connection, today: date) -> dict[tuple[str, str], float]:
