@@ -73,6 +73,12 @@ def gauges(snapshot: Snapshot) -> Iterator[Metric]:
         utilisation.add_metric([team, day], ratio)
     yield utilisation
     yield from lag_gauges(snapshot)
+    held = GaugeMetricFamily(
+        "ots_stream_messages", "Messages a JetStream stream holds", labels=["stream"]
+    )
+    for stream, count in sorted(snapshot.stream_messages.items()):
+        held.add_metric([stream], count)
+    yield held
 
 
 def lag_gauges(snapshot: Snapshot) -> Iterator[Metric]:

@@ -31,6 +31,7 @@ class Snapshot:
     open_visits: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, priority)
     utilisation: dict[tuple[str, str], float] = field(default_factory=dict)  # (team, date)
     lags: list[ConsumerLag] = field(default_factory=list)
+    stream_messages: dict[str, int] = field(default_factory=dict)
 
 
 async def _counters(conn: asyncpg.Connection) -> dict[SeriesKey, float]:
@@ -80,6 +81,17 @@ async def _lags(js: JetStreamContext) -> list[ConsumerLag]:
     return lags
 
 
+async def _stream_messages(js: JetStreamContext) -> dict[str, int]:
+    """Messages held per stream: for OTS_DLQ, the dead letters an operator has yet to clear."""
+    held: dict[str, int] = {}
+    for stream in ALL_STREAMS:
+        try:
+            held[stream.name] = (await js.stream_info(stream.name)).state.messages
+        except Exception as error:
+            log.warning("stream info of %s unavailable: %s", stream.name, error)
+    return held
+
+
 async def read(pool: asyncpg.Pool, js: JetStreamContext | None, today: date) -> Snapshot:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         snapshot = Snapshot(
@@ -87,6 +99,7 @@ async def read(pool: asyncpg.Pool, js: JetStreamContext | None, today: date) -> 
         )
     if js is not None:
         snapshot.lags = await _lags(js)
+        snapshot.stream_messages = await _stream_messages(js)
     return snapshot
 
 
