@@ -4,6 +4,7 @@ monitoring provisioned, secrets asked for rather than written down."""
 
 import os
 import re
+from pathlib import Path
 import subprocess
 from typing import Any
 
@@ -14,7 +15,7 @@ from ots_runtime.settings import Settings
 from tests.support.deploy_tools import DEPLOY, compose_mounts, load_yaml, require_binary, run
 
 COMPOSE = DEPLOY / "compose.yaml"
-NATS_CONF = DEPLOY / "nats" / "compose-server.conf"
+NATS_CONF = DEPLOY / "nats" / "nats.conf"
 SERVICES = ("intake", "dispatch", "recording", "metrics")
 SECRET = re.compile(r"PASSWORD|PEPPER|KEYS?$|TOKEN")
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]+\}")
@@ -45,25 +46,33 @@ def test_every_file_compose_mounts_is_in_the_repository() -> None:
 def test_nats_runs_jetstream_on_its_volume_with_fsync_always() -> None:
     nats = service("nats")
     mounts = compose_mounts(nats)
-    config_path = mounts["./nats/compose-server.conf"]
-    assert nats["command"] == ["--config", config_path]
+    config_path = mounts["./nats/nats.conf"]
+    assert nats["command"][:2] == ["--config", config_path]
+    assert mounts["./nats/gateways.conf"] == str(Path(config_path).with_name("gateways.conf"))
     config = NATS_CONF.read_text()
     jetstream = re.search(r"jetstream\s*\{([^}]*)\}", config)
     assert jetstream is not None
     assert re.search(r"^\s*sync_interval:\s*always\s*$", jetstream.group(1), re.MULTILINE)
-    store = re.search(r"store_dir:\s*(\S+)", jetstream.group(1))
-    assert store is not None and mounts["nats-data"] == store.group(1)
+    store = re.search(r'store_dir:\s*"?([^"\s]+)', jetstream.group(1))
+    assert store is not None and store.group(1).startswith(mounts["nats-data"])
     assert "js-enabled-only" in " ".join(nats["healthcheck"]["test"])
 
 
 def test_nats_server_accepts_the_config_and_refuses_it_without_credentials() -> None:
     binary = nats_server_binary()
     test_config = [binary, "-t", "-c", str(NATS_CONF)]
-    env = {**os.environ, "OTS_NATS_USER": "ots", "OTS_NATS_PASSWORD": "s3cret-for-the-test"}
+    passwords = set(re.findall(r"\$\{?(OTS_NATS_\w+_PASSWORD)", COMPOSE.read_text()))
+    env = {**os.environ, **{name: "s3cretForTheTest" for name in passwords}}
     subprocess.run(test_config, env=env, check=True, capture_output=True, timeout=30)
     bare = {k: v for k, v in os.environ.items() if not k.startswith("OTS_NATS_")}
     refused = subprocess.run(test_config, env=bare, capture_output=True, text=True, timeout=30)
-    assert refused.returncode != 0 and "OTS_NATS_USER" in refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "OTS_NATS_" in refused.stdout + refused.stderr
+
+
+def test_every_service_signs_in_to_nats_as_its_own_user() -> None:
+    users = {name: service(name)["environment"]["OTS_NATS_USER"] for name in SERVICES}
+    assert users == {name: name for name in SERVICES}
+    assert service("setup")["environment"]["OTS_NATS_USER"] == "admin"
 
 
 def test_setup_migrates_and_provisions_streams_once_nats_and_postgres_are_healthy() -> None:
