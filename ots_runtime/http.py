@@ -106,7 +106,7 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def install_health(app: FastAPI, ready_checks: dict[str, Check]) -> None:
+def install_health(app: FastAPI, ready_checks: dict[str, Check], *, metrics: bool = True) -> None:
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -117,9 +117,35 @@ def install_health(app: FastAPI, ready_checks: dict[str, Check]) -> None:
         ok = all(results.values())
         return JSONResponse({"ready": ok, "checks": results}, status_code=200 if ok else 503)
 
+    if not metrics:
+        return
+
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def process_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_service_endpoints(
+    app: FastAPI,
+    service: str,
+    *,
+    max_body_bytes: int | None = None,
+    process_metrics: bool = True,
+) -> None:
+    """What every service serves alike: RFC 9457 problems, /healthz, /readyz of the
+    `ServiceRuntime` its lifespan puts in `app.state.runtime`, /metrics, request metrics."""
+    install_problem_handlers(app)
+
+    async def nats_ready() -> bool:
+        return bool(await app.state.runtime.nats_ready())
+
+    async def db_ready() -> bool:
+        return bool(await app.state.runtime.db_ready())
+
+    install_health(app, {"nats": nats_ready, "postgres": db_ready}, metrics=process_metrics)
+    if max_body_bytes is not None:
+        app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestMetrics, service=service)
 
 
 class RequestMetrics:

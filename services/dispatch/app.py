@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ots_runtime.http import RequestMetrics, install_health, install_problem_handlers
+from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.dispatch import handlers
@@ -60,15 +60,6 @@ def create_app(
 
     app = FastAPI(title="OTS dispatch", version="1.0", lifespan=lifespan,
                   description="Which team serves which visit, when, and in what order.")  # fmt: skip
-    install_problem_handlers(app)
     app.include_router(router)
-
-    async def nats_ready() -> bool:
-        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
-
-    async def db_ready() -> bool:
-        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
-
-    install_health(app, {"nats": nats_ready, "postgres": db_ready})
-    app.add_middleware(RequestMetrics, service=SERVICE)
+    install_service_endpoints(app, SERVICE)
     return app

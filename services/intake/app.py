@@ -7,12 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ots_runtime.http import (
-    BodySizeLimit,
-    RequestMetrics,
-    install_health,
-    install_problem_handlers,
-)
+from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.intake import read_model
@@ -50,16 +45,6 @@ def create_app(settings: Settings) -> FastAPI:
         description="Visit requests, teams and devices for On the Spot KTP-el services.",
         lifespan=lifespan,
     )
-    install_problem_handlers(app)
     app.include_router(router)
-
-    async def nats_ready() -> bool:
-        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
-
-    async def db_ready() -> bool:
-        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
-
-    install_health(app, {"nats": nats_ready, "postgres": db_ready})
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestMetrics, service=SERVICE)
+    install_service_endpoints(app, SERVICE, max_body_bytes=MAX_BODY_BYTES)
     return app

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from ots_runtime.http import RequestMetrics, install_health, install_problem_handlers
+from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import start_runtime
 from ots_runtime.settings import Settings
 from services.metrics.api import router
@@ -42,15 +42,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.registry = CollectorRegistry(auto_describe=False)
     app.state.registry.register(app.state.collector)
     app.state.scrape_lock = asyncio.Lock()
-    install_problem_handlers(app)
-    app.include_router(router)  # its /metrics comes before the runtime's, so it is the one served
-
-    async def nats_ready() -> bool:
-        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
-
-    async def db_ready() -> bool:
-        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
-
-    install_health(app, {"nats": nats_ready, "postgres": db_ready})
-    app.add_middleware(RequestMetrics, service=SERVICE)
+    app.include_router(router)  # serves /metrics: the aggregates and this process
+    install_service_endpoints(app, SERVICE, process_metrics=False)
     return app

@@ -28,6 +28,7 @@ def gateway_options(config: RecordingSettings) -> GatewayOptions:
         keyring=config.keyring(), thresholds=config.thresholds(),
         max_message_bytes=config.gateway_max_message_bytes,
         batch_size=config.gateway_batch_size, close_grace_seconds=config.close_grace_seconds,
+        verify_workers=config.gateway_verify_workers,
     )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ class RecordingSettings(BaseSettings):
     threshold_signature: int = Field(default=30, ge=0, le=100)
     gateway_max_message_bytes: int = Field(default=256 * 1024, ge=1024)
     gateway_batch_size: int = Field(default=256, ge=1, le=1000)
+    gateway_verify_workers: int = Field(default=1, ge=0, le=8)
     close_grace_seconds: float = Field(default=6 * 3600, ge=0)
     close_check_seconds: float = Field(default=5.0, gt=0)
 

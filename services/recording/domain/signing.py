@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -19,13 +20,45 @@ def canonical_bytes(data: dict[str, Any]) -> bytes:
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def signature_is_valid(public_key: bytes, data: dict[str, Any]) -> bool:
+@dataclass(frozen=True)
+class SignedParts:
+    signature: bytes
+    message: bytes
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """A verification done ahead of the batch's transaction, valid only for this key."""
+
+    public_key: bytes
+    valid: bool
+
+
+def signed_parts(data: dict[str, Any]) -> SignedParts | None:
+    """What the signature covers; None when the signature is not even base64."""
     try:
         signature = base64.b64decode(str(data.get("signature", "")), validate=True)
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, canonical_bytes(data))
-    except (InvalidSignature, ValueError, binascii.Error):
+    except (ValueError, binascii.Error):
+        return None
+    return SignedParts(signature, canonical_bytes(data))
+
+
+def ed25519_valid(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def ed25519_valid_all(jobs: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """(public key, signature, message) each: one call per batch to a worker process."""
+    return [ed25519_valid(*job) for job in jobs]
+
+
+def signature_is_valid(public_key: bytes, data: dict[str, Any]) -> bool:
+    parts = signed_parts(data)
+    return parts is not None and ed25519_valid(public_key, parts.signature, parts.message)
 
 
 def decode_sample(sample: str) -> bytes | None:

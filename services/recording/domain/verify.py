@@ -6,7 +6,7 @@ from datetime import datetime
 from contracts.events import GatewayCapture
 from services.recording.domain.inbound import Inbound
 from services.recording.domain.reasons import Reason, Rejected
-from services.recording.domain.signing import sample_digest, signature_is_valid
+from services.recording.domain.signing import ed25519_valid, sample_digest
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,18 @@ def check_device(inbound: Inbound, device: Device | None, now: datetime) -> Devi
 
 
 def check_integrity(inbound: Inbound, device: Device) -> None:
-    if not signature_is_valid(device.public_key, inbound.raw):
+    if not signature_holds(inbound, device.public_key):
         raise Rejected(Reason.BAD_SIGNATURE)
     data = inbound.data
     if isinstance(data, GatewayCapture) and sample_digest(inbound.sample or b"") != data.sha256:
         raise Rejected(Reason.HASH_MISMATCH)
+
+
+def signature_holds(inbound: Inbound, public_key: bytes) -> bool:
+    precheck, signed = inbound.precheck, inbound.signed
+    if precheck is not None and precheck.public_key == public_key:
+        return precheck.valid
+    return signed is not None and ed25519_valid(public_key, signed.signature, signed.message)
 
 
 def check_scheduled(visit: Visit | None, device: Device) -> Visit:

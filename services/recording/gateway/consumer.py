@@ -8,6 +8,7 @@ Only an unexpected error is retried (message by message, to find the culprit) an
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import asyncpg
@@ -29,9 +30,12 @@ from services.recording.domain.inbound import Inbound, best_effort_ids, read
 from services.recording.domain.reasons import Rejected
 from services.recording.domain.sealing import Keyring
 from services.recording.gateway.batch import BatchApplier, Unreadable
+from services.recording.gateway.signatures import SignatureVerifier
 from services.recording.metrics import ACCEPTED, REJECTED
 
 log = logging.getLogger(__name__)
+DECODE_BETWEEN_YIELDS = 8
+VERIFY_SLICE = 64
 
 CONSUMER = ConsumerSpec(
     durable="recording-gateway",
@@ -51,6 +55,7 @@ class GatewayOptions:
     max_message_bytes: int
     batch_size: int
     close_grace_seconds: float
+    verify_workers: int = 1
     fetch_timeout: float = 1.0
 
 
@@ -81,35 +86,77 @@ def inbox_key(item: Inbound | Unreadable) -> str:
 class GatewayConsumer:
     def __init__(
         self, js: JetStreamContext, pool: asyncpg.Pool, options: GatewayOptions,
-        spec: ConsumerSpec = CONSUMER,
+        spec: ConsumerSpec = CONSUMER, verifier: SignatureVerifier | None = None,
     ) -> None:  # fmt: skip
         self._js, self._pool, self._options, self._spec = js, pool, options, spec
         self._dead = DeadLetterer(js, "recording")
+        self._owns_verifier = verifier is None
+        self._verifier = verifier or SignatureVerifier(options.verify_workers)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Pipelined: batch N+1 is fetched and decoded while batch N commits and is acked.
+        Batches still apply one after the other, each seeing what the previous one wrote."""
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(
-                    self._options.batch_size, timeout=self._options.fetch_timeout
-                )
-            except (NatsTimeout, TimeoutError):
-                continue
-            except Exception as error:
-                log.warning("fetch on %s failed: %s", self._spec.durable, type(error).__name__)
-                await asyncio.sleep(0.5)
-                continue
-            await self.process(msgs)
+        committing: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                msgs = await self._fetch(sub)
+                if msgs:
+                    committing = await self._decode_then_commit(msgs, committing)
+        finally:
+            if committing is not None:
+                await committing
+            if self._owns_verifier:
+                self._verifier.close()
 
-    async def process(self, msgs: list[Msg]) -> None:
+    async def _decode_then_commit(
+        self, msgs: list[Msg], previous: asyncio.Task[None] | None
+    ) -> asyncio.Task[None]:
         heartbeat = asyncio.create_task(self._keep_alive(msgs))
         try:
-            await self._process(msgs)
+            items = await self._decode_yielding(msgs)
+            if previous is not None:
+                await previous
+        except BaseException:
+            heartbeat.cancel()  # otherwise it would hold these messages in progress forever
+            raise
+        return asyncio.create_task(self._commit(msgs, items, heartbeat))
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        try:
+            return await sub.fetch(self._options.batch_size, timeout=self._options.fetch_timeout)
+        except (NatsTimeout, TimeoutError):
+            return []
+        except Exception as error:
+            log.warning("fetch on %s failed: %s", self._spec.durable, type(error).__name__)
+            await asyncio.sleep(0.5)
+            return []
+
+    async def _decode_yielding(self, msgs: list[Msg]) -> list[Inbound | Unreadable]:
+        """Decoding is CPU work: it yields often, so that each round trip of the batch committing
+        meanwhile waits little; each slice's signatures verify elsewhere while the next decodes."""
+        items: list[Inbound | Unreadable] = []
+        verifying: list[Awaitable[None]] = []
+        for start in range(0, len(msgs), VERIFY_SLICE):
+            sliced: list[Inbound | Unreadable] = []
+            for index, msg in enumerate(msgs[start : start + VERIFY_SLICE], 1):
+                sliced.append(decode(msg, self._options.max_message_bytes))
+                if index % DECODE_BETWEEN_YIELDS == 0:
+                    await asyncio.sleep(0)
+            verifying.append(asyncio.ensure_future(self._verifier.precheck(sliced)))
+            items += sliced
+        await asyncio.gather(*verifying)
+        return items
+
+    async def _commit(
+        self, msgs: list[Msg], items: list[Inbound | Unreadable], heartbeat: asyncio.Task[None]
+    ) -> None:
+        try:
+            await self._process(msgs, items)
         finally:
             heartbeat.cancel()
 
-    async def _process(self, msgs: list[Msg]) -> None:
-        items = [decode(m, self._options.max_message_bytes) for m in msgs]
+    async def _process(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
         try:
             await self._apply(items)
         except TRANSIENT as error:
@@ -122,7 +169,8 @@ class GatewayConsumer:
             log.exception("gateway batch failed; applying its messages one by one")
             await self._one_by_one(msgs, items)
             return
-        await asyncio.gather(*(m.ack() for m in msgs))
+        for msg in msgs:  # each ack only appends to the client's write buffer: no task needed
+            await msg.ack()
 
     async def _apply(self, items: list[Inbound | Unreadable]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -133,6 +181,7 @@ class GatewayConsumer:
                 self._options.close_grace_seconds,
             )  # fmt: skip
             writes = await applier.apply(todo)
+            self._verifier.remember(applier.devices)
         for reason in writes.rejections:
             REJECTED.labels(reason.value).inc()
         ACCEPTED.labels("batch").inc(len(todo) - len(writes.rejections))

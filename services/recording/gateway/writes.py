@@ -46,51 +46,73 @@ def _capture_row(new: NewCapture, linked: bool, keep: bool) -> tuple[object, ...
     )  # fmt: skip
 
 
+CAPTURE_COLUMNS = (
+    "capture_id", "visit_id", "nik", "sequence", "modality", "position", "quality", "format",
+    "device_id", "sha256", "chain_hash", "captured_at", "linked", "key_id", "nonce", "sample",
+)  # fmt: skip
+
+
 async def flush(conn: asyncpg.Connection, writes: Writes, people: list[Person]) -> None:
+    """Statements with nothing to write are skipped: each would cost a round trip."""
     keep = set().union(*(p.samples_to_keep() for p in people)) if people else set()
     linked = set().union(*(p.captures.keys() - {h.capture_id for h in p.held()} for p in people))
-    await conn.executemany(
-        "INSERT INTO recording.captures (capture_id, visit_id, nik, sequence, modality, position,"
-        " quality, format, device_id, sha256, chain_hash, captured_at, linked, key_id, nonce,"
-        " sample) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
-        [_capture_row(n, cid in linked, cid in keep) for cid, n in writes.captures.items()],
-    )
+    if writes.captures:
+        await conn.copy_records_to_table(
+            "captures", schema_name="recording", columns=CAPTURE_COLUMNS,
+            records=[_capture_row(n, cid in linked, cid in keep)
+                     for cid, n in writes.captures.items()],
+        )  # fmt: skip
     stored = {c for p in people for c in p.captures if c not in writes.captures}
-    await conn.execute(
-        "UPDATE recording.captures SET linked = true WHERE capture_id = ANY($1::text[])",
-        sorted(writes.now_linked),
-    )
-    await conn.execute(
+    await _execute_for_ids(
+        conn, "UPDATE recording.captures SET linked = true WHERE capture_id = ANY($1::text[])",
+        writes.now_linked,
+    )  # fmt: skip
+    await _execute_for_ids(
+        conn,
         "UPDATE recording.captures SET sample = NULL, nonce = NULL, key_id = NULL"
         " WHERE capture_id = ANY($1::text[]) AND sample IS NOT NULL",
-        sorted(stored - keep),
+        stored - keep,
     )
-    await conn.execute(
-        "DELETE FROM recording.captures WHERE capture_id = ANY($1::text[])", sorted(writes.deleted)
+    await _execute_for_ids(
+        conn, "DELETE FROM recording.captures WHERE capture_id = ANY($1::text[])", writes.deleted
     )
     await _flush_the_rest(conn, writes)
 
 
+async def _execute_for_ids(conn: asyncpg.Connection, sql: str, ids: set[str]) -> None:
+    if ids:
+        await conn.execute(sql, sorted(ids))
+
+
+async def _execute_many(conn: asyncpg.Connection, sql: str, rows: list[tuple[object, ...]]) -> None:
+    if rows:
+        await conn.executemany(sql, rows)
+
+
 async def _flush_the_rest(conn: asyncpg.Connection, writes: Writes) -> None:
-    await conn.executemany(
+    await _execute_many(
+        conn,
         "INSERT INTO recording.exceptions (visit_id, nik, modality, position, exception_id, kind,"
         " reason) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
-        writes.exceptions,
+        list(writes.exceptions),
     )
-    await conn.executemany(
+    await _execute_many(
+        conn,
         "INSERT INTO recording.services (service_id, visit_id, service_type, count)"
         " VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
-        writes.services,
+        list(writes.services),
     )
-    await conn.executemany(
+    await _execute_many(
+        conn,
         "INSERT INTO recording.people (visit_id, nik, flagged) VALUES ($1,$2,$3)"
         " ON CONFLICT DO NOTHING",
-        writes.completed,
+        list(writes.completed),
     )
-    await conn.executemany(
+    await _execute_many(
+        conn,
         "UPDATE recording.visits SET closed_at = coalesce(closed_at, now()), closed_by = $2,"
         " absent_niks = ARRAY(SELECT DISTINCT unnest(absent_niks || $3::text[]))"
         " WHERE visit_id = $1",
-        writes.closes,
+        list(writes.closes),
     )
     await enqueue_all(conn, writes.events)
