@@ -4,8 +4,8 @@ monitoring provisioned, secrets asked for rather than written down."""
 
 import os
 import re
-from pathlib import Path
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
