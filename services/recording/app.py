@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ots_runtime.http import BodySizeLimit, RequestMetrics, install_health, install_problem_handlers
+from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.recording import closing, events
@@ -28,7 +28,7 @@ def gateway_options(config: RecordingSettings) -> GatewayOptions:
         keyring=config.keyring(), thresholds=config.thresholds(),
         max_message_bytes=config.gateway_max_message_bytes,
         batch_size=config.gateway_batch_size, close_grace_seconds=config.close_grace_seconds,
-        verify_workers=config.gateway_verify_workers,
+        verify_workers=config.gateway_verify_workers, wait_seconds=config.gateway_wait_seconds,
     )  # fmt: skip
 
 
@@ -63,16 +63,6 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
     )  # fmt: skip
     app.state.read_token = config.recording_read_token
     app.state.thresholds = options.thresholds
-    install_problem_handlers(app)
     app.include_router(router)
-
-    async def nats_ready() -> bool:
-        return await app.state.runtime.nats_ready()  # type: ignore[no-any-return]
-
-    async def db_ready() -> bool:
-        return await app.state.runtime.db_ready()  # type: ignore[no-any-return]
-
-    install_health(app, {"nats": nats_ready, "postgres": db_ready})
-    app.add_middleware(BodySizeLimit, max_bytes=16 * 1024)
-    app.add_middleware(RequestMetrics, service=SERVICE)
+    install_service_endpoints(app, SERVICE, max_body_bytes=16 * 1024)
     return app

@@ -30,6 +30,9 @@ class RecordingSettings(BaseSettings):
     gateway_max_message_bytes: int = Field(default=256 * 1024, ge=1024)
     gateway_batch_size: int = Field(default=256, ge=1, le=1000)
     gateway_verify_workers: int = Field(default=1, ge=0, le=8)
+    # A message from a device or for a visit not yet known waits this long, then twice, three
+    # times as long, before it is refused: its enrolment or schedule may be late on OTS_EVENTS.
+    gateway_wait_seconds: float = Field(default=5.0, ge=0)
     close_grace_seconds: float = Field(default=6 * 3600, ge=0)
     close_check_seconds: float = Field(default=5.0, gt=0)
 

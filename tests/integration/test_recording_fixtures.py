@@ -28,7 +28,8 @@ _visits = itertools.count(1)
 
 def recording_config(**overrides: Any) -> RecordingSettings:
     values: dict[str, Any] = {"env": "test", "recording_read_token": READ_TOKEN,
-                              "close_check_seconds": 0.2, **overrides}  # fmt: skip
+                              "close_check_seconds": 0.2, "gateway_wait_seconds": 0.1,
+                              **overrides}  # fmt: skip
     return RecordingSettings(**values)
 
 

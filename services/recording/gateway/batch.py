@@ -42,6 +42,7 @@ class BatchApplier:
     keyring: Keyring
     thresholds: Thresholds
     close_grace_seconds: float
+    may_wait: frozenset[str] = frozenset()  # inbox keys of messages young enough to wait
     writes: Writes = field(default_factory=Writes)
 
     async def apply(self, items: list[Inbound | Unreadable]) -> Writes:
@@ -67,7 +68,20 @@ class BatchApplier:
             visit = verify(item, self.devices.get(item.subject_device), self._visit(item), self.now)
             self._apply_verified(item, visit)
         except Rejected as rejected:
+            if self._may_wait(item, rejected.reason):
+                self.writes.deferred.append(item.event_id)
+                return
             self._reject(rejected.reason, item.item_id, item.subject_device)
+
+    def _may_wait(self, item: Inbound, reason: Reason) -> bool:
+        """A device or visit recording has not heard of yet may only be late on OTS_EVENTS:
+        a young message waits for it rather than being refused for good."""
+        if item.event_id not in self.may_wait:
+            return False
+        visit = self._visit(item)
+        return reason is Reason.UNKNOWN_DEVICE or (
+            reason is Reason.NOT_SCHEDULED and (visit is None or not visit.scheduled)
+        )
 
     def _visit(self, item: Inbound) -> Visit | None:
         return self.visits.get(item.data.visit_id)

@@ -57,6 +57,7 @@ class GatewayOptions:
     close_grace_seconds: float
     verify_workers: int = 1
     fetch_timeout: float = 1.0
+    wait_seconds: float = 5.0  # the first wait for a late enrolment or schedule; then 2x, 3x
 
 
 def decode(msg: Msg, max_bytes: int) -> Inbound | Unreadable:
@@ -157,8 +158,13 @@ class GatewayConsumer:
             heartbeat.cancel()
 
     async def _process(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
+        may_wait = frozenset(
+            inbox_key(item)
+            for msg, item in zip(msgs, items, strict=True)
+            if isinstance(item, Inbound) and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
+        )
         try:
-            await self._apply(items)
+            deferred = await self._apply(items, may_wait)
         except TRANSIENT as error:
             log.warning(
                 "gateway batch not committed (%s); redelivery retries", type(error).__name__
@@ -169,22 +175,39 @@ class GatewayConsumer:
             log.exception("gateway batch failed; applying its messages one by one")
             await self._one_by_one(msgs, items)
             return
-        for msg in msgs:  # each ack only appends to the client's write buffer: no task needed
-            await msg.ack()
+        for msg, item in zip(msgs, items, strict=True):
+            # each ack only appends to the client's write buffer: no task needed
+            if inbox_key(item) in deferred:
+                await msg.nak(delay=self._options.wait_seconds * (msg.metadata.num_delivered or 1))
+            else:
+                await msg.ack()
 
-    async def _apply(self, items: list[Inbound | Unreadable]) -> None:
+    async def _apply(
+        self, items: list[Inbound | Unreadable], may_wait: frozenset[str] = frozenset()
+    ) -> set[str]:
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await self._claim(conn, [inbox_key(i) for i in items])
             todo = [i for i in items if fresh.pop(inbox_key(i), None)]
             applier = BatchApplier(
                 conn, self._options.keyring, self._options.thresholds,
-                self._options.close_grace_seconds,
+                self._options.close_grace_seconds, may_wait,
             )  # fmt: skip
             writes = await applier.apply(todo)
+            await self._unclaim(conn, writes.deferred)
             self._verifier.remember(applier.devices)
         for reason in writes.rejections:
             REJECTED.labels(reason.value).inc()
-        ACCEPTED.labels("batch").inc(len(todo) - len(writes.rejections))
+        ACCEPTED.labels("batch").inc(len(todo) - len(writes.rejections) - len(writes.deferred))
+        return set(writes.deferred)
+
+    async def _unclaim(self, conn: asyncpg.Connection, keys: list[str]) -> None:
+        """A waiting message comes back: its inbox claim must not make it look like a repeat."""
+        if keys:
+            await conn.execute(
+                "DELETE FROM recording.inbox WHERE consumer = $1 AND event_id = ANY($2::text[])",
+                self._spec.durable,
+                keys,
+            )
 
     async def _claim(self, conn: asyncpg.Connection, keys: list[str]) -> dict[str, bool]:
         rows = await conn.fetch(
@@ -198,7 +221,7 @@ class GatewayConsumer:
     async def _one_by_one(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
         for msg, item in zip(msgs, items, strict=True):
             try:
-                await self._apply([item])
+                await self._apply([item])  # one by one, nothing waits: a culprit is being sought
                 await msg.ack()
             except Exception as error:
                 await self._retry_or_dead_letter(msg, error)

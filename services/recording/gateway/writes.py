@@ -28,6 +28,7 @@ class Writes:
     closes: list[tuple[str, str, list[str]]] = field(default_factory=list)
     events: list[Outgoing] = field(default_factory=list)
     rejections: list[Reason] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # inbox keys of messages that wait
 
     def forget(self, capture_id: str) -> None:
         """A capture broken later in the chain: never stored, or no longer."""
