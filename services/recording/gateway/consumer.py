@@ -161,7 +161,8 @@ class GatewayConsumer:
         may_wait = frozenset(
             inbox_key(item)
             for msg, item in zip(msgs, items, strict=True)
-            if isinstance(item, Inbound) and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
+            if isinstance(item, Inbound)
+            and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
         )
         try:
             deferred = await self._apply(items, may_wait)
