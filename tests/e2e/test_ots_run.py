@@ -1,15 +1,18 @@
-"""`ots run` on a fresh data directory: a curl-style request becomes a CloudEvent."""
+"""`ots run` on a fresh data directory: the whole system, restarted children, kept data."""
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from ots_runtime.broker import connect
@@ -17,63 +20,107 @@ from ots_runtime.embedded import free_port
 from tests.support.events import published
 from tests.support.requests import a_home_visit
 
+SERVICES = ("intake", "dispatch", "recording", "metrics")
+
+
+@dataclass
+class Running:
+    process: asyncio.subprocess.Process
+    token: str
+    ports: dict[str, int]
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def child(self, service: str) -> psutil.Process:
+        children = psutil.Process(self.process.pid).children()
+        return next(c for c in children if c.cmdline()[-2:] == ["serve", service])
+
 
 @pytest.fixture
-async def ots_run() -> AsyncIterator[tuple[str, int, int]]:
+def data_dir() -> Iterator[Path]:
     # Not tmp_path: another pytest run resets its parent to 0700, which would lock the
     # unprivileged PostgreSQL user out of its data directory mid-test.
     with tempfile.TemporaryDirectory(prefix="ots-run-") as directory:
-        tmp_path = Path(directory)
-        os.chmod(tmp_path, 0o755)
-        async for running in _ots_run(tmp_path):
-            yield running
+        os.chmod(directory, 0o755)
+        yield Path(directory)
 
 
-async def _ots_run(tmp_path: Path) -> AsyncIterator[tuple[str, int, int]]:
-    ports = {
-        name: free_port() for name in ("intake", "dispatch", "recording", "metrics", "nats", "pg")
-    }
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in (*SERVICES, "nats", "pg")}
+
+
+@contextlib.asynccontextmanager
+async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Running]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")} | {
-        "OTS_DATA_DIR": str(tmp_path / ".ots"),
-        **{
-            f"OTS_{name.upper()}_PORT": str(ports[name])
-            for name in ("intake", "dispatch", "recording", "metrics")
-        },
+        "OTS_DATA_DIR": str(data_dir / ".ots"),
+        **{f"OTS_{name.upper()}_PORT": str(ports[name]) for name in SERVICES},
         "OTS_EMBEDDED_NATS_PORT": str(ports["nats"]),
         "OTS_EMBEDDED_POSTGRES_PORT": str(ports["pg"]),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ots.cli", "run", env=env,
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable, "-m", "ots.cli", "run", env=env, stdout=asyncio.subprocess.PIPE
+    )
     assert proc.stdout
-    token = ""
+    banner = ""
     async with asyncio.timeout(90):
-        while not token:
+        while "demo operator token" not in banner:
             line = (await proc.stdout.readline()).decode()
             assert line, "ots run ended before printing a token"
-            if found := re.search(r"demo operator token: (\S+)", line):
-                token = found.group(1)
+            banner += line
+    found = re.search(r"demo operator token: (\S+)", banner)
+    assert found
     try:
-        yield token, ports["intake"], ports["nats"]
+        yield Running(proc, found.group(1), ports)
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
 
 
-async def test_ots_run_serves_intake_and_publishes_a_created_visit(
-    ots_run: tuple[str, int, int],
+async def test_ots_run_serves_every_service_and_publishes_a_created_visit(
+    data_dir: Path, ports: dict[str, int]
 ) -> None:
-    token, intake_port, nats_port = ots_run
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{intake_port}") as client:
+    async with ots_run(data_dir, ports) as running, httpx.AsyncClient() as client:
         created = await client.post(
-            "/v1/visits", json=a_home_visit(), headers={"Authorization": f"Bearer {token}"}
+            f"{running.url('intake')}/v1/visits",
+            json=a_home_visit(),
+            headers={"Authorization": f"Bearer {running.token}"},
         )
         assert created.status_code == 201
-        assert (await client.get("/readyz")).json()["ready"] is True
-    nc = await connect(f"nats://127.0.0.1:{nats_port}", name="e2e")
-    try:
-        [event] = await published(nc, "ots.visit.requested", expect=1)
-    finally:
-        await nc.close()
+        for service in SERVICES:
+            ready = await client.get(f"{running.url(service)}/readyz")
+            assert ready.json()["ready"] is True, service
+        nc = await connect(f"nats://127.0.0.1:{ports['nats']}", name="e2e")
+        try:
+            [event] = await published(nc, "ots.visit.requested", expect=1)
+        finally:
+            await nc.close()
     assert event["data"]["visit_id"] == created.json()["visit_id"]
+
+
+async def answers(client: httpx.AsyncClient, url: str) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+
+
+async def test_a_killed_service_is_restarted_and_a_second_run_keeps_the_data(
+    data_dir: Path, ports: dict[str, int]
+) -> None:
+    async with ots_run(data_dir, ports) as running, httpx.AsyncClient() as client:
+        headers = {"Authorization": f"Bearer {running.token}"}
+        intake = running.url("intake")
+        created = await client.post(f"{intake}/v1/visits", json=a_home_visit(), headers=headers)
+        visit = f"{intake}/v1/visits/{created.json()['visit_id']}"
+        killed = running.child("intake")
+        killed.send_signal(signal.SIGKILL)
+        await answers(client, f"{intake}/healthz")
+        assert running.child("intake").pid != killed.pid
+        assert (await client.get(visit, headers=headers)).status_code == 200
+    async with ots_run(data_dir, ports), httpx.AsyncClient() as client:
+        again = await client.get(visit, headers=headers)
+    assert again.json()["visit_id"] == created.json()["visit_id"]
