@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass, field
 
@@ -80,4 +81,13 @@ async def start_runtime(
         )  # fmt: skip
         runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop)))
     log.info("%s runtime started with %d consumer(s)", service, len(subscriptions))
+    calm_the_collector()
     return runtime
+
+
+def calm_the_collector() -> None:
+    """Full garbage collections of everything loaded at start-up stalled requests for ~65 ms
+    (p99 of intake's POST /v1/visits); frozen objects are never scanned again, and a larger
+    first generation makes collections rarer."""
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
