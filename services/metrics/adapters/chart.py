@@ -3,6 +3,7 @@
 import io
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # not pyplot: no global state shared across threads
 from matplotlib.ticker import FuncFormatter
@@ -34,6 +35,17 @@ def _thousands(value: float, _: object = None) -> str:
     return f"{int(value):,}".replace(",", ".")  # Indonesian grouping: 16.975
 
 
+def _say_nothing_yet(ax: Axes) -> None:
+    """A fresh system has no services yet: say so, and how to load the years before OTS."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.55, "Belum ada layanan tercatat (no services recorded yet)",
+            ha="center", va="center", fontsize=14, transform=ax.transAxes)  # fmt: skip
+    ax.text(0.5, 0.42, "ots metrics import-history examples/metrics_history.csv  ·  ots demo",
+            ha="center", va="center", fontsize=10, color="grey", family="monospace",
+            transform=ax.transAxes)  # fmt: skip
+
+
 def render(report: Report) -> bytes:
     years = sorted(report.totals())
     keys = sorted({row.key for row in report.rows}, key=lambda k: -sum(
@@ -62,6 +74,8 @@ def render(report: Report) -> bytes:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
+    if not keys:
+        _say_nothing_yet(ax)
     if keys:  # legend top to bottom as the bars are stacked
         handles, names = ax.get_legend_handles_labels()
         ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1),
