@@ -1,5 +1,6 @@
 """What every HTTP service serves the same way: RFC 9457 problems, size limits, health, metrics."""
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ots_runtime.db import TRANSIENT
+
+log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 HTTP_SECONDS = Histogram(
     "ots_http_request_seconds",
@@ -68,9 +72,22 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, TRANSIENT):
+            log.warning("%s %s: database unavailable (%r)", request.method, request.url.path, exc)
+            response = problem_response(
+                503, "Service unavailable", "the database is not reachable; retry shortly",
+                request.url.path,
+            )  # fmt: skip
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("%s %s failed", request.method, request.url.path)
+        return problem_response(500, "Internal error", "the error is logged", request.url.path)
+
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(Problem, on_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_unexpected)
 
 
 class BodySizeLimit:

@@ -31,3 +31,19 @@ async def test_a_visit_accepted_while_nats_is_down_is_published_when_it_returns(
     nats_server.start()
     [event] = await published(nc, "ots.visit.requested", expect=1, within=20)
     assert event["data"]["visit_id"] == created.json()["visit_id"]
+
+
+async def test_while_postgres_is_down_a_request_gets_503_problem_and_retry_after(
+    intake: httpx.AsyncClient, tokens: Tokens, postgres_server: EmbeddedPostgres
+) -> None:
+    await intake.get("/v1/visits", headers=bearer(tokens.operator))  # the token is now known
+    postgres_server.stop()
+    try:
+        down = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.operator))
+    finally:
+        postgres_server.start(fsync=False)
+    assert down.status_code == 503
+    assert down.headers["content-type"] == "application/problem+json"
+    assert down.headers["retry-after"] == "5"
+    back = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.operator))
+    assert back.status_code == 201
