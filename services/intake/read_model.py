@@ -1,5 +1,6 @@
 """Intake's status read model, fed by what dispatch and recording publish."""
 
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -40,35 +41,39 @@ async def _history(
     await record_history(conn, event.id, visit_id, event.type, event.time, detail)
 
 
-async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitScheduled]) -> None:
-    data = event.data
-    state = await _locked_state(conn, data.visit_id)
+async def _plan_decision(
+    conn: asyncpg.Connection,
+    event: CloudEvent[Any],
+    decided: VisitStatus,
+    placement: tuple[str, date, datetime] | None,
+    **detail: Any,
+) -> None:
+    """A `scheduled` (with its team, day and ETA) or an `unassigned` decision of dispatch."""
+    visit_id, revision = event.data.visit_id, event.data.plan_revision
+    state = await _locked_state(conn, visit_id)
     if state is None:
         return
-    new = after_plan_decision(state, VisitStatus.SCHEDULED, data.plan_revision)
+    new = after_plan_decision(state, decided, revision)
     if new != state:
+        team_id, day, eta = placement or (None, None, None)
         await conn.execute(
             "UPDATE intake.visits SET status = $2, plan_revision = $3, team_id = $4, "
             "scheduled_date = $5, eta = $6, updated_at = now() WHERE visit_id = $1",
-            data.visit_id, new.status.value, new.plan_revision, data.team_id, data.date, data.eta,
+            visit_id, new.status.value, new.plan_revision, team_id, day, eta,
         )  # fmt: skip
-    await _history(conn, event, data.visit_id, team_id=data.team_id, date=data.date.isoformat(),
-                   eta=data.eta.isoformat(), plan_revision=data.plan_revision)  # fmt: skip
+    await _history(conn, event, visit_id, plan_revision=revision, **detail)
+
+
+async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitScheduled]) -> None:
+    data = event.data
+    await _plan_decision(
+        conn, event, VisitStatus.SCHEDULED, (data.team_id, data.date, data.eta),
+        team_id=data.team_id, date=data.date.isoformat(), eta=data.eta.isoformat(),
+    )  # fmt: skip
 
 
 async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
-    data = event.data
-    state = await _locked_state(conn, data.visit_id)
-    if state is None:
-        return
-    new = after_plan_decision(state, VisitStatus.UNASSIGNED, data.plan_revision)
-    if new != state:
-        await conn.execute(
-            "UPDATE intake.visits SET status = $2, plan_revision = $3, team_id = NULL, "
-            "scheduled_date = NULL, eta = NULL, updated_at = now() WHERE visit_id = $1",
-            data.visit_id, new.status.value, new.plan_revision,
-        )  # fmt: skip
-    await _history(conn, event, data.visit_id, reason=data.reason, plan_revision=data.plan_revision)
+    await _plan_decision(conn, event, VisitStatus.UNASSIGNED, None, reason=event.data.reason)
 
 
 async def on_visit_completed(conn: asyncpg.Connection, event: CloudEvent[VisitCompleted]) -> None:
