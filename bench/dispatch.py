@@ -12,6 +12,7 @@ import argparse
 import csv
 import itertools
 import math
+import os
 import random
 import statistics
 import sys
@@ -34,7 +35,11 @@ from services.dispatch.domain.planner import PlanningInput, plan
 from services.dispatch.domain.routing import RoutingJob, RoutingProblem, RoutingVehicle
 from services.dispatch.domain.urgent import insert_urgent
 
-SOLOMON = Path(__file__).resolve().parents[2] / "shared" / "data" / "solomon"
+# The project's reference data lives beside the repository (../shared/data).
+SOLOMON = Path(
+    os.environ.get("OTS_SOLOMON_DIR")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "solomon"
+)
 DEFAULT_INSTANCES = ["C101", "R101", "RC101", "C201", "R201", "RC201"]
 SCALE = 100
 
@@ -81,6 +86,8 @@ def length(routes: list[list[int]], dist: np.ndarray) -> float:
 
 
 def solomon_rows(names: list[str]) -> None:
+    if not (SOLOMON / "bks.csv").exists():
+        sys.exit(f"no Solomon instances in {SOLOMON}: set OTS_SOLOMON_DIR to shared/data/solomon")
     bks = {r["instance"]: r for r in csv.DictReader((SOLOMON / "bks.csv").open())}
     print(
         "| instance | BKS veh | BKS dist | port veh | port dist | port gap | port s | direct veh "
