@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 from ots.admin import migrate_all, new_token, provision_streams
 from ots.embedded_env import EmbeddedServers, child_env
@@ -12,6 +13,8 @@ from ots.registry import services
 from ots_runtime.embedded import wait_for_port
 from ots_runtime.settings import Settings
 from services.intake.tokens import Role
+
+WIB = timezone(timedelta(hours=7))
 
 
 def spawn(name: str, settings: Settings) -> subprocess.Popen[bytes]:
@@ -31,7 +34,7 @@ def banner(settings: Settings, token: str) -> str:
         "OTS is running. Ctrl-C stops everything; data stays under "
         f"{settings.data_dir}/ for the next run.",
         f"  intake API docs   {at('intake', '/docs')}",
-        f"  today's plans     {at('dispatch', '/v1/plans')}?date=YYYY-MM-DD",
+        f"  today's plans     {at('dispatch', '/v1/plans')}?date={datetime.now(WIB).date()}",
         f"  recording         {at('recording', '/docs')}",
         f"  metrics           {at('metrics', '/metrics')}",
         f"  report chart      {at('metrics', '/v1/reports/services.png')}",
