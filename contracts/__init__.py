@@ -1,11 +1,10 @@
 """The public message contract of OTS: models, subjects, streams. Every service imports it."""
 
 from contracts.envelope import CloudEvent, RawCloudEvent, envelope, new_event_id
-from contracts.subjects import ALL, BY_TYPE, EventSpec, spec_for_subject
+from contracts.subjects import ALL, EventSpec, spec_for_subject
 
 __all__ = [
     "ALL",
-    "BY_TYPE",
     "CloudEvent",
     "EventSpec",
     "RawCloudEvent",

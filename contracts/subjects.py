@@ -24,10 +24,6 @@ class EventSpec:
         """CloudEvents `type`: the subject pattern without the device wildcard, plus `.v1`."""
         return ".".join(p for p in self.pattern.split(".") if p != "*") + ".v1"
 
-    @property
-    def wildcard(self) -> str:
-        return self.pattern
-
     def subject(self, device_id: str | None = None) -> str:
         if "*" not in self.pattern:
             return self.pattern
@@ -114,12 +110,6 @@ ALL: tuple[EventSpec, ...] = (
     RECORDING_REJECTED, SERVICE_DELIVERED, DEAD_LETTER,
 )
 # fmt: on
-
-BY_TYPE: dict[str, EventSpec] = {spec.type: spec for spec in ALL}
-
-
-def dead_letter_subject(service: str) -> str:
-    return DEAD_LETTER.subject(service)
 
 
 @lru_cache(maxsize=4096)

@@ -3,7 +3,6 @@
 import base64
 import binascii
 import json
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -95,7 +94,3 @@ async def put_device(conn: asyncpg.Connection, device_id: str, body: DeviceBody)
 async def list_rows(conn: asyncpg.Connection, table: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(f"SELECT body FROM intake.{table} ORDER BY 1")
     return [json.loads(r["body"]) for r in rows]
-
-
-def is_expired(body: DeviceBody, now: datetime) -> bool:
-    return body.expires_at <= now

@@ -27,10 +27,6 @@ class Principal:
     def sees_every_visit(self) -> bool:
         return self.role is not Role.AGENCY
 
-    @property
-    def can_write_visits(self) -> bool:
-        return self.role is not Role.VIEWER
-
 
 def hash_token(token: str, pepper: str) -> str:
     return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()

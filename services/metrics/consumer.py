@@ -48,12 +48,12 @@ def fold(events: list[CloudEvent[Any]]) -> Batch:
     return batch
 
 
-async def apply_one(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
-    await store.apply(conn, fold([event]))
-
-
 async def apply_batch(conn: asyncpg.Connection, events: list[CloudEvent[Any]]) -> None:
     await store.apply(conn, fold(events))
+
+
+async def apply_one(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
+    await apply_batch(conn, [event])
 
 
 HANDLERS = [Handler(spec, apply_one) for spec in SPECS]

@@ -1,7 +1,5 @@
 """A visit request as an operator submits it: the contract's fields less the assigned id."""
 
-from datetime import date
-
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.enums import Priority, PriorityReason, ServiceType
@@ -21,7 +19,3 @@ class NewVisit(BaseModel):
     window: Window
     fixed_start: AwareDatetime | None = None
     duration_minutes: int | None = Field(default=None, ge=15, le=24 * 60)
-
-
-def first_day(visit: NewVisit) -> date:
-    return visit.window.earliest
