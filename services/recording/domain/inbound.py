@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import Field, ValidationError
 
 from contracts import RawCloudEvent
@@ -87,7 +88,7 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
     if spec is None:
         raise Rejected(Reason.MALFORMED)
     try:
-        raw = RawCloudEvent.model_validate(json.loads(body))
+        raw = RawCloudEvent.model_validate(orjson.loads(body))
         if raw.type != TYPES_BY_KIND[kind]:
             raise Rejected(Reason.MALFORMED)
         if len(str(raw.data.get("sample", ""))) > MAX_SAMPLE_CHARS:
