@@ -15,11 +15,11 @@ from services.intake.tokens import Role
 def serve(settings: Settings, name: str) -> int:
     import uvicorn
 
-    from ots.registry import services
+    from ots.registry import MODULES, service
 
-    entry = services().get(name)
+    entry = service(name)
     if entry is None:
-        print(f"ots: unknown service {name!r}; known: {', '.join(services())}", file=sys.stderr)
+        print(f"ots: unknown service {name!r}; known: {', '.join(MODULES)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, name)
     uvicorn.run(

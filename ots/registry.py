@@ -1,5 +1,6 @@
 """The services `ots` can serve, with their migrations and durable consumers."""
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,24 +19,24 @@ class ServiceEntry:
     create_app: Callable[[Settings], FastAPI]
 
 
-def services() -> dict[str, ServiceEntry]:
-    from services.dispatch import app as dispatch
-    from services.intake import app as intake
-    from services.metrics import app as metrics
-    from services.recording import app as recording
+# Each service is imported only when asked for: `ots serve intake` need not load VROOM and pandas.
+MODULES = {
+    "intake": "services.intake.app",
+    "dispatch": "services.dispatch.app",
+    "recording": "services.recording.app",
+    "metrics": "services.metrics.app",
+}
 
-    return {
-        "intake": ServiceEntry("intake", intake.MIGRATIONS, intake.CONSUMERS, intake.create_app),
-        "dispatch": ServiceEntry(
-            "dispatch", dispatch.MIGRATIONS, dispatch.CONSUMERS, dispatch.create_app
-        ),
-        "recording": ServiceEntry(
-            "recording", recording.MIGRATIONS, recording.CONSUMERS, recording.create_app
-        ),
-        "metrics": ServiceEntry(
-            "metrics", metrics.MIGRATIONS, metrics.CONSUMERS, metrics.create_app
-        ),
-    }
+
+def service(name: str) -> ServiceEntry | None:
+    if name not in MODULES:
+        return None
+    module = importlib.import_module(MODULES[name])
+    return ServiceEntry(name, module.MIGRATIONS, module.CONSUMERS, module.create_app)
+
+
+def services() -> dict[str, ServiceEntry]:
+    return {name: entry for name in MODULES if (entry := service(name)) is not None}
 
 
 def all_consumers() -> list[ConsumerSpec]:
