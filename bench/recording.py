@@ -14,13 +14,18 @@ face ~60 KB, signature ~5 KB; 14 per person) and times how long it takes to drai
   service starts it once for its lifetime.
 
 It also prints the CPU per message of each process (this one, its signature worker, nats-server,
-PostgreSQL), read from /proc: steadier than the rates while other work shares the machine. `--profile` runs the recording rounds under cProfile and
+PostgreSQL), read from /proc: steadier than the rates while other work shares the machine; and
+the ceiling these put on the ratio: raw's CPU against raw's plus the work no implementation can
+skip (an Ed25519 verification and a SHA-256 per capture, timed here, and PostgreSQL's CPU for
+storing it, measured above). `--profile` runs the recording rounds under cProfile and
 prints the hottest functions, by cumulative and by own time.
 """
 
 import argparse
 import asyncio
+import base64
 import cProfile
+import json
 import os
 import pstats
 import statistics
@@ -41,6 +46,7 @@ from ots_runtime.migrations import migrate
 from ots_runtime.outbox import OutboxRelay
 from services.recording.app import gateway_options
 from services.recording.config import RecordingSettings
+from services.recording.domain.signing import ed25519_valid, sample_digest, signed_parts
 from services.recording.gateway.consumer import CONSUMER, GatewayConsumer
 from services.recording.gateway.signatures import SignatureVerifier
 from services.recording.gateway_sim import GatewayMessage, SimulatedDevice
@@ -172,13 +178,30 @@ async def setup(nats_url: str, database_url: str) -> tuple[JetStreamContext, asy
 
 
 async def enrol(db: asyncpg.Pool, device: SimulatedDevice) -> None:
-    import base64
-
     await db.execute(
         "INSERT INTO recording.devices VALUES ($1, $2, 'gateway', $3, $4, false, now())",
         device.device_id, TEAM, base64.b64decode(device.public_key),
         datetime.now(UTC) + timedelta(days=30),
     )  # fmt: skip
+
+
+def unavoidable_us(device: SimulatedDevice, messages: list[GatewayMessage]) -> dict[str, float]:
+    """CPU per capture that any implementation spends, timed here on these messages: one Ed25519
+    verification of the signed fields and one SHA-256 of the decoded sample."""
+    key = base64.b64decode(device.public_key)
+    signed = []
+    for message in messages[:500]:
+        data = json.loads(message.body)["data"]
+        if "sample" in data:
+            signed.append((signed_parts(data), base64.b64decode(data["sample"])))
+    started = time.process_time()
+    assert all(p is not None and ed25519_valid(key, p.signature, p.message) for p, _ in signed)
+    verify = time.process_time() - started
+    started = time.process_time()
+    for _, sample in signed:
+        sample_digest(sample)
+    digest = time.process_time() - started
+    return {"Ed25519": verify / len(signed) * 1e6, "SHA-256": digest / len(signed) * 1e6}
 
 
 async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> int:
@@ -206,10 +229,13 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
     )
     print(f"median raw {statistics.median(raw_rates):.0f}/s, recording "
           f"{statistics.median(rec_rates):.0f}/s: ratio {ratio:.2f} (target >= {RATIO_TARGET})")  # fmt: skip
+    spent = {}
     for side, groups in CPU_US.items():
-        spent = {group: statistics.median(values) for group, values in groups.items()}
-        print(f"CPU per message, {side:9s}: " + ", ".join(f"{g} {us:4.0f} us" for g, us in spent.items())
-              + f"; total {sum(spent.values()):4.0f} us")  # fmt: skip
+        spent[side] = {group: statistics.median(values) for group, values in groups.items()}
+        print(f"CPU per message, {side:9s}: " + ", ".join(f"{g} {us:4.0f} us" for g, us in spent[side].items())
+              + f"; total {sum(spent[side].values()):4.0f} us")  # fmt: skip
+    print_ceiling(sum(spent["raw"].values()), spent["recording"]["postgres"],
+                  unavoidable_us(device, messages))  # fmt: skip
     if profile:
         stats = pstats.Stats(profile)
         stats.sort_stats("cumulative").print_stats(30)
@@ -217,6 +243,16 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
     verifier.close()
     await db.close()
     return 0 if rejected == 0 else 1
+
+
+def print_ceiling(raw_us: float, postgres_us: float, unavoidable: dict[str, float]) -> None:
+    """Both sides drain as fast as the same two cores allow, so their rates stand about as their
+    CPU per message does. Recording spends at least what raw spends, plus a signature check, a
+    digest and storing the sample durably: that bounds the ratio whatever the code around it."""
+    floor = raw_us + postgres_us + sum(unavoidable.values())
+    parts = ", ".join(f"{name} {us:.0f} us" for name, us in unavoidable.items())
+    print(f"unavoidable per capture: raw's {raw_us:.0f} us + {parts} + PostgreSQL storing it "
+          f"{postgres_us:.0f} us = {floor:.0f} us: ratio ceiling on this machine ~{raw_us / floor:.2f}")  # fmt: skip
 
 
 def main() -> int:
