@@ -77,6 +77,7 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_seconds: float = 1.0,
+        linger_seconds: float = 0.005,
         after_publish: FaultHook | None = None,
     ) -> None:
         self._pool = pool
@@ -84,6 +85,7 @@ class OutboxRelay:
         self._schema = schema
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._linger_seconds = linger_seconds
         self._after_publish = after_publish
         self._wake = asyncio.Event()
 
@@ -95,8 +97,11 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
-                    while await self.drain_once():
-                        pass
+                    while published := await self.drain_once():
+                        if published < self._batch_size:
+                            # Under load, a few milliseconds gather the next events into one
+                            # drain; alone, an event still leaves as soon as it is written.
+                            await asyncio.sleep(self._linger_seconds)
                 except Exception:
                     log.exception("outbox relay of %s failed; retrying", self._schema)
                     await asyncio.sleep(1)
@@ -109,11 +114,14 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             # Losing this delete in a crash only re-publishes, and JetStream drops the repeat.
             await conn.execute("SET LOCAL synchronous_commit = off")
-            rows = await conn.fetch(
-                f"SELECT seq, event_id, subject, body FROM {self._schema}.outbox "
-                "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+            # Deleted, then published: a failed publish rolls the delete back.
+            deleted = await conn.fetch(
+                f"DELETE FROM {self._schema}.outbox WHERE seq IN (SELECT seq FROM"
+                f" {self._schema}.outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)"
+                " RETURNING seq, event_id, subject, body",
                 self._batch_size,
             )
+            rows = sorted(deleted, key=lambda r: int(r["seq"]))
             if not rows:
                 return 0
             acks = [
@@ -125,10 +133,6 @@ class OutboxRelay:
             await asyncio.wait_for(asyncio.gather(*acks), timeout=10)
             if self._after_publish:
                 await self._after_publish()
-            await conn.execute(
-                f"DELETE FROM {self._schema}.outbox WHERE seq = ANY($1::bigint[])",
-                [r["seq"] for r in rows],
-            )
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
         return len(rows)
 
