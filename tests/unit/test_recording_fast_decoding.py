@@ -4,8 +4,9 @@ import binascii
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.recording.domain.signing import canonical_bytes, decode_sample
+from services.recording.domain.signing import canonical_bytes, decode_sample, ed25519_valid
 
 
 def contract_form(data: dict[str, object]) -> bytes:
@@ -44,3 +45,19 @@ def test_standard_base64_decodes_as_the_standard_library_decodes_it(sample: str)
 )
 def test_anything_but_standard_padded_base64_is_refused(sample: str) -> None:
     assert decode_sample(sample) is None
+
+
+def test_a_signature_made_with_the_standard_library_of_ed25519_verifies_and_no_alteration_does() -> (
+    None
+):
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    message = b'{"capture_id":"c-1","quality":87}'
+    signature = key.sign(message)
+    assert ed25519_valid(public, signature, message)
+    assert not ed25519_valid(public, signature, message.replace(b"87", b"88"))
+    assert not ed25519_valid(public, bytes([signature[0] ^ 1]) + signature[1:], message)
+    assert not ed25519_valid(Ed25519PrivateKey.generate().public_key().public_bytes_raw(),
+                             signature, message)  # fmt: skip
+    assert not ed25519_valid(public[:31], signature, message)
+    assert not ed25519_valid(public, signature[:63], message)
