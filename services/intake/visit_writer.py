@@ -7,10 +7,10 @@ waits for that commit, so nothing is acknowledged that is not durable.
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.enums import VisitStatus
 from contracts.events import VisitRequested
@@ -79,14 +79,14 @@ class VisitWriter:
             await self._write(batch)
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Outcome]]]) -> None:
-        payload = json.dumps([item for item, _ in batch])
+        payload = orjson.dumps([item for item, _ in batch]).decode()
         try:
             raw = await in_transaction(
                 self._pool,
                 lambda conn: conn.fetchval("SELECT intake.accept_visits($1::jsonb)", payload),
                 single_statement=True,
             )
-            outcomes: list[Outcome] = json.loads(raw)
+            outcomes: list[Outcome] = orjson.loads(raw)
         except Exception as error:
             for _, done in batch:
                 if not done.done():
