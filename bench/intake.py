@@ -52,11 +52,11 @@ import httpx
 from contracts.jember import kecamatan_names
 from contracts.streams import EVENTS
 from contracts.subjects import VISIT_REQUESTED
-from ots.registry import all_consumers, services
-from ots_runtime.broker import connect, provision
+from ots.admin import migrate_all, new_token, provision_streams
+from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port, wait_for_port
-from ots_runtime.migrations import migrate
-from services.intake.tokens import Role, create_token
+from ots_runtime.settings import Settings
+from services.intake.tokens import Role
 
 WIB = timezone(timedelta(hours=7))
 PEPPER = "bench-pepper-xyz"
@@ -531,22 +531,14 @@ def print_failures(r: Result) -> None:
 
 
 async def prepare(nats_url: str, database_url: str) -> str:
-    """Streams, schemas and an operator token; returns the token."""
-    nc = await connect(nats_url, name="ots-bench")
-    try:
-        await provision(nc.jetstream(), all_consumers())
-    finally:
-        await nc.close()
-    conn = await asyncpg.connect(database_url)
-    try:
-        for name, entry in services().items():
-            await migrate(conn, name, entry.migrations)
-        token: str = await create_token(
-            conn, role=Role.OPERATOR, agency="dispendukcapil", pepper=PEPPER, label="bench"
-        )
-        return token
-    finally:
-        await conn.close()
+    """Streams, schemas and an operator token, as `ots streams`, `ots migrate` and `ots tokens
+    create` make them; returns the token."""
+    settings = Settings(
+        env="test", nats_url=nats_url, database_url=database_url, token_pepper=PEPPER
+    )
+    await provision_streams(settings)
+    await migrate_all(settings)
+    return await new_token(settings, Role.OPERATOR, "dispendukcapil", "bench")
 
 
 async def wait_ready(server: ServerProcess, ready_path: str | None) -> None:

@@ -39,11 +39,11 @@ import asyncpg
 import uvloop
 from nats.js import JetStreamContext, api
 
-from ots.registry import all_consumers, services
-from ots_runtime.broker import connect, provision
+from ots.admin import migrate_all, provision_streams
+from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
-from ots_runtime.migrations import migrate
 from ots_runtime.outbox import OutboxRelay
+from ots_runtime.settings import Settings
 from services.recording.app import gateway_options
 from services.recording.config import RecordingSettings
 from services.recording.domain.signing import ed25519_valid, sample_digest, signed_parts
@@ -154,7 +154,7 @@ async def drained(
     database, which a `count(*)` every few milliseconds would load during the measurement."""
     deadline = time.monotonic() + within
     while True:
-        info = await js.consumer_info("OTS_GATEWAY", CONSUMER.durable)
+        info = await js.consumer_info(CONSUMER.stream, CONSUMER.durable)
         if not info.num_ack_pending and not info.num_pending:
             stored = await db.fetchval("SELECT count(*) FROM recording.captures")
             if stored >= captures:
@@ -168,19 +168,17 @@ async def drained(
 
 
 async def setup(nats_url: str, database_url: str) -> tuple[JetStreamContext, asyncpg.Pool]:
+    settings = Settings(env="test", nats_url=nats_url, database_url=database_url)
+    await provision_streams(settings)
+    await migrate_all(settings)
     nc = await connect(nats_url, name="bench-recording")
     js = nc.jetstream()
-    await provision(js, all_consumers())
     await js.add_stream(api.StreamConfig(
         name=RAW_STREAM, subjects=["bench.raw.>"], retention=api.RetentionPolicy.WORK_QUEUE,
         storage=api.StorageType.FILE, max_msg_size=1024 * 1024,
     ))  # fmt: skip
     await js.add_consumer(RAW_STREAM, api.ConsumerConfig(
         durable_name=RAW_DURABLE, ack_policy=api.AckPolicy.EXPLICIT, max_ack_pending=4000))  # fmt: skip
-    conn = await asyncpg.connect(database_url)
-    for name, entry in services().items():
-        await migrate(conn, name, entry.migrations)
-    await conn.close()
     db = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
     return js, db
 

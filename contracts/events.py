@@ -174,8 +174,6 @@ class GatewayCapture(PositionedMessage):
     visit_id: Id
     nik: Nik
     sequence: int = Field(ge=1, le=10_000)
-    modality: Modality
-    position: Position | None = None
     quality: int = Field(ge=0, le=100)
     format: Annotated[str, StringConstraints(max_length=32)]
     sample: Base64
@@ -190,8 +188,6 @@ class GatewayException(PositionedMessage):
     device_id: Id
     visit_id: Id
     nik: Nik
-    modality: Modality
-    position: Position | None = None
     kind: ExceptionKind
     reason: Text
     signature: Signature
@@ -216,16 +212,12 @@ class GatewayVisitClosed(Message):
 class RecaptureRequested(PositionedMessage):
     visit_id: Id
     nik: Nik
-    modality: Modality
-    position: Position | None = None
     quality: int = Field(ge=0, le=100)
     threshold: int = Field(ge=0, le=100)
     attempt: int = Field(ge=1)
 
 
 class RecordingException(PositionedMessage):
-    modality: Modality
-    position: Position | None = None
     kind: ExceptionKind
     reason: Text
 

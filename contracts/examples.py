@@ -96,7 +96,7 @@ def example_token(spec: EventSpec) -> str:
 
 def example_subject(spec: EventSpec) -> str:
     """The concrete NATS subject the example is published on."""
-    return spec.subject(example_token(spec)) if "*" in spec.pattern else spec.pattern
+    return spec.subject(example_token(spec))
 
 
 def example_source(spec: EventSpec) -> str:

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from contracts.streams import ALL_STREAMS
 from ots.embedded_env import load_runtime_env
 from ots_runtime.logs import configure_logging
 from ots_runtime.settings import Settings
@@ -72,23 +73,26 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    offline = offline_command(args)
+    if offline is not None:
+        return offline
     settings = load_runtime_env(Settings())
-    if args.command == "run":
+    if args.command in ("run", "demo"):
         from ots.supervisor import run
 
         configure_logging(settings.log_level)
-        return run(settings, demo=args.demo, seed=args.seed)
-    if args.command == "demo":
-        from ots.supervisor import run
-
-        configure_logging(settings.log_level)
-        return run(settings, demo=True, seed=args.seed)
+        return run(settings, demo=args.command == "demo" or args.demo, seed=args.seed)
     if args.command == "simulate":
         from ots.simulate.summary import run_simulation
 
         return run_simulation(settings, args.seed)
     if args.command == "serve":
         return serve(settings, args.service)
+    return asyncio.run(admin(args, settings))
+
+
+def offline_command(args: argparse.Namespace) -> int | None:
+    """The commands that need no servers, so no settings: they work with none configured."""
     if args.command == "device":
         from services.recording.keygen import keygen_text
 
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(build_document(), indent=2, sort_keys=True))
         return 0
-    return asyncio.run(admin(args, settings))
+    return None
 
 
 async def admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,7 +119,8 @@ async def admin(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{schema}: {', '.join(versions) or 'up to date'}")
     elif args.command == "streams":
         count = await a.provision_streams(settings, replicas=args.replicas)
-        print(f"streams OTS_EVENTS, OTS_GATEWAY, OTS_DLQ and {count} consumer(s) provisioned")
+        streams = ", ".join(stream.name for stream in ALL_STREAMS)
+        print(f"streams {streams} and {count} consumer(s) provisioned")
     elif args.command == "tokens":
         print(await a.new_token(settings, Role(args.role), args.agency, args.label))
     elif args.command == "metrics":

@@ -38,6 +38,13 @@ class Problem(Exception):
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
 
+def field_problem(field: str, message: str, detail: str = "") -> Problem:
+    """422 for one field, named in `errors` as the validation problems name theirs."""
+    return Problem(
+        422, "Invalid request", detail or message, errors=[{"field": field, "message": message}]
+    )
+
+
 def problem_response(
     status: int, title: str, detail: str = "", instance: str = "", **extra: Any
 ) -> JSONResponse:

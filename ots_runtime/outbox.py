@@ -28,7 +28,7 @@ def channel(schema: str) -> str:
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """An event ready to be written to an outbox, by `enqueue` or by a set-based writer."""
+    """An event ready to be written to an outbox, by `enqueue_rows` or by a set-based writer."""
 
     event: CloudEvent[BaseModel]
     subject: str
@@ -58,14 +58,19 @@ async def enqueue(
     device_id: str | None = None,
 ) -> CloudEvent[BaseModel]:
     row = outbox_row(spec, data, source=source, subject_id=subject_id, device_id=device_id)
-    await conn.execute(
+    await enqueue_rows(conn, schema, [row])
+    return row.event
+
+
+async def enqueue_rows(conn: asyncpg.Connection, schema: str, rows: list[OutboxRow]) -> None:
+    """Write `rows` to the outbox in order, in one statement, with one NOTIFY."""
+    if not rows:
+        return
+    await conn.executemany(
         f"INSERT INTO {schema}.outbox (event_id, subject, body) VALUES ($1, $2, $3)",
-        row.event.id,
-        row.subject,
-        row.body,
+        [(row.event.id, row.subject, row.body) for row in rows],
     )
     await conn.execute(f"NOTIFY {channel(schema)}")
-    return row.event
 
 
 class OutboxRelay:

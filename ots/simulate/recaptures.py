@@ -11,9 +11,10 @@ import json
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from contracts.streams import EVENTS
 from contracts.subjects import RECAPTURE_REQUESTED
 
-EVENTS_STREAM = "OTS_EVENTS"
+EVENTS_STREAM = EVENTS.name
 RecaptureKey = tuple[str, str, str, str, int]
 """visit id, NIK, modality, position ("" for none), the attempt that fell short."""
 

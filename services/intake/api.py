@@ -1,6 +1,6 @@
 """The operators' HTTP API: visits, teams and devices, behind role-scoped bearer tokens."""
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from contracts.enums import VenueType, VisitStatus
 from ots_runtime.db import in_transaction
-from ots_runtime.http import FieldError, Problem, validation_problem
+from ots_runtime.http import FieldError, Problem, field_problem, validation_problem
 from services.intake.domain.request import NewVisit
-from services.intake.domain.rules import check_new_visit
+from services.intake.domain.rules import WIB, check_new_visit
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
 from services.intake.tokens import Principal, Role, TokenVerifier
 from services.intake.visit_writer import VisitWriter, visit_item
@@ -27,7 +27,6 @@ from services.intake.visits import (
     visit_view,
 )
 
-WIB = timezone(timedelta(hours=7))
 router = APIRouter(prefix="/v1")
 
 
@@ -84,8 +83,9 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
     who = await authenticate(request)
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > 200:
-        raise Problem(422, "Invalid request", "Idempotency-Key is too long",
-                      errors=[{"field": "Idempotency-Key", "message": "at most 200 characters"}])  # fmt: skip
+        raise field_problem(
+            "Idempotency-Key", "at most 200 characters", "Idempotency-Key is too long"
+        )
     require(who, Role.OPERATOR, Role.AGENCY)
     problems = check_new_visit(visit, datetime.now(WIB).date())
     if problems:
@@ -138,7 +138,9 @@ async def list_visits(
     args.extend(extra)
     sql = (f"SELECT * FROM intake.visits WHERE {' AND '.join(where)} AND {clause} "
            f"ORDER BY created_at DESC, visit_id DESC LIMIT {limit + 1}")  # fmt: skip
-    rows = await in_transaction(pool_of(request), lambda conn: conn.fetch(sql, *args))
+    rows = await in_transaction(
+        pool_of(request), lambda conn: conn.fetch(sql, *args), single_statement=True
+    )
     page = rows[:limit]
     more = len(rows) > limit
     next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["visit_id"]) if more else None
@@ -167,7 +169,9 @@ async def upsert_team(
 @router.get("/teams", tags=["teams"])
 async def teams(request: Request, who: Who) -> list[dict[str, Any]]:
     require(who, Role.OPERATOR, Role.VIEWER)
-    return await in_transaction(pool_of(request), lambda conn: list_rows(conn, "teams"))
+    return await in_transaction(
+        pool_of(request), lambda conn: list_rows(conn, "teams"), single_statement=True
+    )
 
 
 @router.put("/devices/{device_id}", tags=["devices"])
@@ -176,12 +180,13 @@ async def enrol_device(
 ) -> dict[str, Any]:
     require(who, Role.OPERATOR)
     if body.expires_at <= datetime.now(UTC) and not body.revoked:
-        raise Problem(422, "Invalid request", "expires_at is in the past",
-                      errors=[{"field": "expires_at", "message": "must be in the future"}])  # fmt: skip
+        raise field_problem("expires_at", "must be in the future", "expires_at is in the past")
     return await in_transaction(pool_of(request), lambda conn: put_device(conn, device_id, body))
 
 
 @router.get("/devices", tags=["devices"])
 async def devices(request: Request, who: Who) -> list[dict[str, Any]]:
     require(who, Role.OPERATOR, Role.VIEWER)
-    return await in_transaction(pool_of(request), lambda conn: list_rows(conn, "devices"))
+    return await in_transaction(
+        pool_of(request), lambda conn: list_rows(conn, "devices"), single_statement=True
+    )

@@ -12,10 +12,9 @@ from contracts.enums import DeviceKind, Kit, Weekday
 from contracts.events import DeviceEnrolled, GeoPoint, Shift, TeamUpdated, Text
 from contracts.jember import is_inside_jember
 from contracts.subjects import DEVICE_ENROLLED, TEAM_UPDATED
-from ots_runtime.http import Problem
+from ots_runtime.http import field_problem
 from ots_runtime.outbox import enqueue
-
-SOURCE = "ots/intake"
+from services.intake.visits import SCHEMA, SOURCE
 
 
 class TeamBody(BaseModel):
@@ -43,10 +42,6 @@ class DeviceBody(BaseModel):
     revoked: bool = False
 
 
-def field_problem(field: str, message: str) -> Problem:
-    return Problem(422, "Invalid request", message, errors=[{"field": field, "message": message}])
-
-
 def check_team(body: TeamBody) -> None:
     if not is_inside_jember(body.base.lat, body.base.lon):
         raise field_problem("base", "the team's base must lie inside Jember")
@@ -62,7 +57,7 @@ async def put_team(conn: asyncpg.Connection, team_id: str, body: TeamBody) -> di
         "DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
         team_id, event.model_dump_json(),
     )  # fmt: skip
-    await enqueue(conn, "intake", TEAM_UPDATED, event, source=SOURCE, subject_id=team_id)
+    await enqueue(conn, SCHEMA, TEAM_UPDATED, event, source=SOURCE, subject_id=team_id)
     return event.model_dump(mode="json")
 
 
@@ -87,7 +82,7 @@ async def put_device(conn: asyncpg.Connection, device_id: str, body: DeviceBody)
         "updated_at = now()",
         device_id, body.team_id, event.model_dump_json(),
     )  # fmt: skip
-    await enqueue(conn, "intake", DEVICE_ENROLLED, event, source=SOURCE, subject_id=device_id)
+    await enqueue(conn, SCHEMA, DEVICE_ENROLLED, event, source=SOURCE, subject_id=device_id)
     return event.model_dump(mode="json")
 
 

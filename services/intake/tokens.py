@@ -69,6 +69,7 @@ class TokenVerifier:
                 "WHERE token_hash = $1 AND revoked_at IS NULL",
                 digest,
             ),
+            single_statement=True,
         )
         if row is None:
             return None

@@ -12,7 +12,7 @@ import asyncpg
 from contracts.enums import VisitStatus
 from contracts.events import VisitCancelled
 from contracts.subjects import VISIT_CANCELLED
-from ots_runtime.http import Problem
+from ots_runtime.http import Problem, field_problem
 from ots_runtime.outbox import enqueue
 from services.intake.domain.request import NewVisit
 from services.intake.domain.status import VisitState, can_cancel
@@ -60,10 +60,15 @@ def visible_clause(who: Principal, param: int) -> tuple[str, list[Any]]:
     return f"owner_agency = ${param}", [who.agency]
 
 
-async def fetch_visit(conn: asyncpg.Connection, visit_id: str, who: Principal) -> asyncpg.Record:
+async def fetch_visit(
+    conn: asyncpg.Connection, visit_id: str, who: Principal, *, lock: bool = False
+) -> asyncpg.Record:
     clause, args = visible_clause(who, 2)
     row = await conn.fetchrow(
-        f"SELECT * FROM intake.visits WHERE visit_id = $1 AND {clause}", visit_id, *args
+        f"SELECT * FROM intake.visits WHERE visit_id = $1 AND {clause}"
+        + (" FOR UPDATE" if lock else ""),
+        visit_id,
+        *args,
     )
     if row is None:
         raise Problem(404, "Visit not found", f"no visit {visit_id}")
@@ -103,8 +108,7 @@ def summary(row: asyncpg.Record) -> dict[str, Any]:
 async def cancel_visit(
     conn: asyncpg.Connection, visit_id: str, reason: str, who: Principal
 ) -> dict[str, Any]:
-    row = await fetch_visit(conn, visit_id, who)
-    await conn.execute("SELECT 1 FROM intake.visits WHERE visit_id = $1 FOR UPDATE", visit_id)
+    row = await fetch_visit(conn, visit_id, who, lock=True)
     state = VisitState(VisitStatus(row["status"]), row["plan_revision"])
     if state.status is VisitStatus.CANCELLED:
         return summary(row)
@@ -134,5 +138,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, visit_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         return datetime.fromisoformat(created), visit_id
     except (ValueError, UnicodeDecodeError) as error:
-        raise Problem(422, "Invalid request", "cursor is not one this API issued",
-                      errors=[{"field": "cursor", "message": "unknown cursor"}]) from error  # fmt: skip
+        raise field_problem(
+            "cursor", "unknown cursor", "cursor is not one this API issued"
+        ) from error

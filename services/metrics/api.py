@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from ots_runtime.http import Problem
+from ots_runtime.http import field_problem
 from services.metrics.adapters import snapshot
 from services.metrics.adapters.reports import services_report
 from services.metrics.domain.reports import GroupBy, Report, as_csv, as_json
@@ -31,8 +31,7 @@ async def metrics(request: Request) -> Response:
 async def _report(request: Request, year_from: int | None, year_to: int | None,
                   group_by: GroupBy) -> Report:  # fmt: skip
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise Problem(422, "Invalid request", "from is after to",
-                      errors=[{"field": "from", "message": "must not be after to"}])  # fmt: skip
+        raise field_problem("from", "must not be after to", "from is after to")
     return await services_report(request.app.state.runtime.pool, year_from, year_to, group_by)
 
 
@@ -63,8 +62,9 @@ async def services_chart(
 ) -> Response:
     """A stacked bar chart of services per year, split by venue or service type."""
     if split not in (GroupBy.VENUE_TYPE, GroupBy.SERVICE_TYPE):
-        raise Problem(422, "Invalid request", "split is venue_type or service_type",
-                      errors=[{"field": "split", "message": "venue_type or service_type"}])  # fmt: skip
+        raise field_problem(
+            "split", "venue_type or service_type", "split is venue_type or service_type"
+        )
     report = await _report(request, year_from, year_to, split)
     from services.metrics.adapters.chart import render  # matplotlib loads on the first chart
 

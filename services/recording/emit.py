@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import asyncpg
 from pydantic import BaseModel
 
-from contracts import EventSpec, envelope
-from ots_runtime.outbox import channel
+from contracts import EventSpec
+from ots_runtime.outbox import enqueue_rows, outbox_row
 
 SCHEMA = "recording"
 SOURCE = "ots/recording"
@@ -21,13 +21,14 @@ class Outgoing:
 
 
 async def enqueue_all(conn: asyncpg.Connection, events: list[Outgoing]) -> None:
-    if not events:
-        return
-    rows = []
-    for item in events:
-        event = envelope(item.data, type_=item.spec.type, source=SOURCE, subject=item.subject_id)
-        rows.append((event.id, item.spec.subject(item.device_id), event.model_dump_json().encode()))
-    await conn.executemany(
-        f"INSERT INTO {SCHEMA}.outbox (event_id, subject, body) VALUES ($1, $2, $3)", rows
-    )
-    await conn.execute(f"NOTIFY {channel(SCHEMA)}")
+    rows = [
+        outbox_row(
+            item.spec,
+            item.data,
+            source=SOURCE,
+            subject_id=item.subject_id,
+            device_id=item.device_id,
+        )
+        for item in events
+    ]
+    await enqueue_rows(conn, SCHEMA, rows)

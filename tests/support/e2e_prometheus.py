@@ -2,28 +2,19 @@
 
 import asyncio
 import contextlib
-import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from ots_runtime.embedded import free_port
-
-PROMETHEUS = "/usr/bin/prometheus"
+from tests.support.deploy_tools import require_binary
 
 
 def prometheus_binary() -> str:
     """Under CI the scrape is part of the test; elsewhere a machine without Prometheus skips it."""
-    found = shutil.which("prometheus") or (PROMETHEUS if Path(PROMETHEUS).exists() else None)
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("prometheus is not installed, and CI must scrape with a real one")
-    pytest.skip("prometheus is not installed")
+    return require_binary("prometheus", "Debian's prometheus package")
 
 
 @contextlib.asynccontextmanager

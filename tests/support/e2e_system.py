@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 
 from ots.admin import migrate_all, provision_streams
+from ots.registry import MODULES
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from ots_runtime.settings import Settings
 
-SERVICES = ("intake", "dispatch", "recording", "metrics")
+SERVICES = tuple(MODULES)
 
 
 @dataclass

@@ -77,9 +77,10 @@ def parse(lines: Iterable[str]) -> Parsed:
             continue
         raw = dict(zip(header, values, strict=True))
         problems = _problems(raw)
-        if not problems and (first := seen.setdefault(_row(raw).key, line)) != line:
+        row = None if problems else _row(raw)
+        if row is not None and (first := seen.setdefault(row.key, line)) != line:
             problems.append(f"repeats line {first} (same year, service, venue and kecamatan)")
         errors.extend(f"line {line}: {p}" for p in problems)
-        if not problems:
-            rows.append(_row(raw))
+        if row is not None and not problems:
+            rows.append(row)
     return Parsed(rows, errors)
