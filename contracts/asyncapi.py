@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from contracts import subjects
-from contracts.examples import DEVICE_ID, envelope_model, example_event, example_subject
-from contracts.subjects import EventSpec
+from contracts.examples import DEVICE_ID, example_event, example_subject
+from contracts.subjects import EventSpec, envelope_model
 
 ASYNCAPI_VERSION = "3.0.0"
 # Follows the `.v1` suffix of every CloudEvents type: a breaking change bumps both.

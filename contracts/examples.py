@@ -21,7 +21,7 @@ from contracts import events as ev
 from contracts import subjects
 from contracts.enums import DeviceKind, Modality, ServiceType, VenueType
 from contracts.envelope import CloudEvent
-from contracts.subjects import EventSpec
+from contracts.subjects import EventSpec, envelope_model
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -105,13 +105,6 @@ def example_source(spec: EventSpec) -> str:
     if spec.producer == "any":
         return f"ots/{DEAD_LETTER_SERVICE}"
     return f"ots/{spec.producer}"
-
-
-def envelope_model(spec: EventSpec) -> type[CloudEvent[BaseModel]]:
-    """`CloudEvent[spec.model]`: parametrised with the spec's own model so that every field of
-    `data` is validated and serialised, not just those of `BaseModel`."""
-    data_model: Any = spec.model  # mypy takes no variable as a type argument, Any it does
-    return CloudEvent[data_model]
 
 
 def _envelope(spec: EventSpec, data: BaseModel) -> CloudEvent[BaseModel]:

@@ -1,11 +1,13 @@
 """Every subject of the contract, the model of its `data`, and who produces and consumes it."""
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
 from pydantic import BaseModel
 
 from contracts import events as ev
+from contracts.envelope import CloudEvent
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,14 @@ ALL: tuple[EventSpec, ...] = (
     RECORDING_REJECTED, SERVICE_DELIVERED, DEAD_LETTER,
 )
 # fmt: on
+
+
+@cache
+def envelope_model(spec: EventSpec) -> type[CloudEvent[BaseModel]]:
+    """`CloudEvent[spec.model]`: parametrised with the spec's own model so that every field of
+    `data` is validated and serialised, not just those of `BaseModel`."""
+    data_model: Any = spec.model  # mypy takes no variable as a type argument, Any it does
+    return CloudEvent[data_model]
 
 
 @lru_cache(maxsize=4096)

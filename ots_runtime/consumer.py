@@ -12,9 +12,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import asyncpg
@@ -24,6 +23,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from contracts import CloudEvent, EventSpec, spec_for_subject
+from contracts.subjects import envelope_model
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.db import TRANSIENT
 from ots_runtime.dead_letter import DeadLetterer
@@ -52,11 +52,6 @@ class Outcome:
     error: str = ""
 
 
-@cache
-def envelope_model(spec: EventSpec) -> type[CloudEvent[Any]]:
-    return CloudEvent[spec.model]  # type: ignore[name-defined]
-
-
 def parse(msg: Msg, handlers: dict[str, Handler]) -> tuple[Handler, CloudEvent[Any]]:
     """One pass of pydantic over the JSON: envelope and data together."""
     spec = spec_for_subject(msg.subject)
@@ -75,6 +70,51 @@ def parse(msg: Msg, handlers: dict[str, Handler]) -> tuple[Handler, CloudEvent[A
 def _describe(error: ValidationError) -> str:
     parts = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5]]
     return "invalid message: " + "; ".join(parts)
+
+
+async def claim_inbox(
+    conn: asyncpg.Connection, schema: str, consumer: str, keys: Iterable[str]
+) -> set[str]:
+    """The keys `consumer` sees for the first time, now recorded in `<schema>.inbox`."""
+    rows = await conn.fetch(
+        f"INSERT INTO {schema}.inbox (consumer, event_id) "
+        "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
+        consumer,
+        list(dict.fromkeys(keys)),
+    )
+    return {row["event_id"] for row in rows}
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before a failed message is delivered again: doubling, capped at 30."""
+    return min(0.5 * 2.0**attempts, 30.0)
+
+
+async def retry_or_dead_letter(
+    msg: Msg,
+    dead: DeadLetterer,
+    max_deliver: int,
+    error: str,
+    *,
+    redact: Callable[[bytes], bytes] | None = None,
+) -> str:
+    """Nak with backoff while attempts remain, else dead-letter (the body through `redact`,
+    if given) and terminate. Returns the result: "retry" or "dead"."""
+    attempts = msg.metadata.num_delivered or 1
+    if attempts < max_deliver:
+        await msg.nak(delay=retry_delay(attempts))
+        return "retry"
+    data = redact(msg.data) if redact is not None else None
+    await dead.send(msg, error, attempts, data=data)
+    await msg.term()
+    return "dead"
+
+
+async def keep_alive(msgs: list[Msg], ack_wait_seconds: float) -> None:
+    """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""
+    while True:
+        await asyncio.sleep(ack_wait_seconds / 3)
+        await asyncio.gather(*(m.in_progress() for m in msgs))
 
 
 class EventConsumer:
@@ -99,7 +139,6 @@ class EventConsumer:
         self._fetch_timeout = fetch_timeout
         self._apply_folded = apply_batch
         self._dead = DeadLetterer(js, service)
-        self._schema = service
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
@@ -129,7 +168,7 @@ class EventConsumer:
 
     async def process(self, msgs: list[Msg]) -> list[Outcome]:
         started = time.perf_counter()
-        heartbeat = asyncio.create_task(self._keep_alive(msgs))
+        heartbeat = asyncio.create_task(keep_alive(msgs, self._spec.ack_wait_seconds))
         try:
             outcomes = await self._apply(msgs)
         except TRANSIENT as error:
@@ -166,7 +205,7 @@ class EventConsumer:
             return Outcome(msg, "dead", str(error))
         try:
             async with conn.transaction():
-                if not await self._claim(conn, [event.id]):
+                if not await claim_inbox(conn, self._service, self._spec.durable, [event.id]):
                     return Outcome(msg, "repeat")
                 await handler.handle(conn, event)
         except TRANSIENT:
@@ -189,44 +228,26 @@ class EventConsumer:
             except Unprocessable as error:
                 outcomes[i] = Outcome(msg, "dead", str(error))
         async with self._pool.acquire() as conn, conn.transaction():
-            fresh = sorted(
-                first_of[event_id] for event_id in await self._claim(conn, list(first_of))
-            )
+            claimed = await claim_inbox(conn, self._service, self._spec.durable, first_of)
+            fresh = sorted(first_of[event_id] for event_id in claimed)
             await apply(conn, [events[i] for i in fresh])
         for i in fresh:
             outcomes[i].result = "applied"
         return outcomes
 
-    async def _claim(self, conn: asyncpg.Connection, event_ids: list[str]) -> list[str]:
-        """The ids seen for the first time, now recorded in the inbox."""
-        rows = await conn.fetch(
-            f"INSERT INTO {self._schema}.inbox (consumer, event_id) "
-            "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
-            self._spec.durable,
-            event_ids,
-        )
-        return [row["event_id"] for row in rows]
-
     async def _settle(self, outcomes: list[Outcome]) -> None:
         handled: Counter[tuple[str, str]] = Counter()
         for outcome in outcomes:
-            msg, attempts = outcome.msg, outcome.msg.metadata.num_delivered or 1
-            if outcome.result == "retry" and attempts >= self._spec.max_deliver:
-                outcome.result = "dead"
-            if outcome.result == "dead":
-                await self._dead.send(msg, outcome.error, attempts)
+            msg = outcome.msg
+            if outcome.result == "retry":
+                outcome.result = await retry_or_dead_letter(
+                    msg, self._dead, self._spec.max_deliver, outcome.error
+                )
+            elif outcome.result == "dead":
+                await self._dead.send(msg, outcome.error, msg.metadata.num_delivered or 1)
                 await msg.term()
-            elif outcome.result == "retry":
-                await msg.nak(delay=min(0.5 * 2**attempts, 30))
             else:
                 await msg.ack()
             handled[(subject_label(msg.subject), outcome.result)] += 1
         for (subject, result), count in handled.items():
             MESSAGES_HANDLED.labels(self._service, subject, result).inc(count)
-
-    async def _keep_alive(self, msgs: list[Msg]) -> None:
-        """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""
-        while True:
-            await asyncio.sleep(self._spec.ack_wait_seconds / 3)
-            for msg in msgs:
-                await msg.in_progress()

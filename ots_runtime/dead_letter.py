@@ -28,8 +28,10 @@ class DeadLetterer:
         self._js = js
         self._service = service
 
-    async def send(self, msg: Msg, error: str, attempts: int) -> None:
-        original, encoding = _original(msg.data)
+    async def send(self, msg: Msg, error: str, attempts: int, *, data: bytes | None = None) -> None:
+        """Dead-letter `msg`, keeping `data` as its original body if given (a redacted copy),
+        else the message's own data; subject, headers and ids always come from `msg`."""
+        original, encoding = _original(msg.data if data is None else data)
         letter = DeadLetter(
             subject=msg.subject,
             original=original,

@@ -17,13 +17,12 @@ from contracts.examples import (
     DEVICE_ID,
     EXAMPLES,
     canonical_bytes,
-    envelope_model,
     example_event,
     example_subject,
 )
 from contracts.jember import is_inside_jember, is_jember_kecamatan
 from contracts.streams import ALL_STREAMS
-from contracts.subjects import ALL, EventSpec, spec_for_subject
+from contracts.subjects import ALL, EventSpec, envelope_model, spec_for_subject
 
 SPECS = pytest.mark.parametrize("spec", ALL, ids=lambda spec: spec.pattern)
 GATEWAY_SPECS = [spec for spec in ALL if spec.producer == "gateway"]

@@ -23,6 +23,7 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
 )
 from ots_runtime.broker import ConsumerSpec
+from ots_runtime.consumer import claim_inbox, keep_alive, retry_or_dead_letter
 from ots_runtime.db import TRANSIENT
 from ots_runtime.dead_letter import DeadLetterer
 from services.recording.domain.completeness import Thresholds
@@ -34,6 +35,7 @@ from services.recording.gateway.signatures import SignatureVerifier
 from services.recording.metrics import ACCEPTED, REJECTED
 
 log = logging.getLogger(__name__)
+SERVICE = "recording"  # also the schema holding the inbox
 DECODE_BETWEEN_YIELDS = 8
 VERIFY_SLICE = 64
 
@@ -69,15 +71,14 @@ def decode(msg: Msg, max_bytes: int) -> Inbound | Unreadable:
         return Unreadable(key, rejected.reason, device_id, item_id)
 
 
-def without_sample(msg: Msg) -> Msg:
-    """The message as the DLQ may keep it: biometric data never outlives its processing."""
+def without_sample(data: bytes) -> bytes:
+    """The body as the DLQ may keep it: biometric data never outlives its processing."""
     try:
-        body = json.loads(msg.data)
+        body = json.loads(data)
         body["data"].pop("sample", None)
-        data = json.dumps(body).encode()
+        return json.dumps(body).encode()
     except (ValueError, TypeError, KeyError, AttributeError):
-        data = b"(unreadable gateway message withheld)"
-    return Msg(msg._client, msg.subject, msg.reply, data, msg.headers)
+        return b"(unreadable gateway message withheld)"
 
 
 def inbox_key(item: Inbound | Unreadable) -> str:
@@ -90,7 +91,7 @@ class GatewayConsumer:
         spec: ConsumerSpec = CONSUMER, verifier: SignatureVerifier | None = None,
     ) -> None:  # fmt: skip
         self._js, self._pool, self._options, self._spec = js, pool, options, spec
-        self._dead = DeadLetterer(js, "recording")
+        self._dead = DeadLetterer(js, SERVICE)
         self._owns_verifier = verifier is None
         self._verifier = verifier or SignatureVerifier(options.verify_workers)
 
@@ -113,7 +114,7 @@ class GatewayConsumer:
     async def _decode_then_commit(
         self, msgs: list[Msg], previous: asyncio.Task[None] | None
     ) -> asyncio.Task[None]:
-        heartbeat = asyncio.create_task(self._keep_alive(msgs))
+        heartbeat = asyncio.create_task(keep_alive(msgs, self._spec.ack_wait_seconds))
         try:
             items = await self._decode_yielding(msgs)
             if previous is not None:
@@ -187,8 +188,12 @@ class GatewayConsumer:
         self, items: list[Inbound | Unreadable], may_wait: frozenset[str] = frozenset()
     ) -> set[str]:
         async with self._pool.acquire() as conn, conn.transaction():
-            fresh = await self._claim(conn, [inbox_key(i) for i in items])
-            todo = [i for i in items if fresh.pop(inbox_key(i), None)]
+            fresh = await claim_inbox(conn, SERVICE, self._spec.durable, map(inbox_key, items))
+            todo: list[Inbound | Unreadable] = []
+            for item in items:  # a key repeated within the batch is applied once
+                if (key := inbox_key(item)) in fresh:
+                    fresh.discard(key)
+                    todo.append(item)
             applier = BatchApplier(
                 conn, self._options.keyring, self._options.thresholds,
                 self._options.close_grace_seconds, may_wait,
@@ -205,19 +210,10 @@ class GatewayConsumer:
         """A waiting message comes back: its inbox claim must not make it look like a repeat."""
         if keys:
             await conn.execute(
-                "DELETE FROM recording.inbox WHERE consumer = $1 AND event_id = ANY($2::text[])",
+                f"DELETE FROM {SERVICE}.inbox WHERE consumer = $1 AND event_id = ANY($2::text[])",
                 self._spec.durable,
                 keys,
             )
-
-    async def _claim(self, conn: asyncpg.Connection, keys: list[str]) -> dict[str, bool]:
-        rows = await conn.fetch(
-            "INSERT INTO recording.inbox (consumer, event_id) SELECT $1, unnest($2::text[])"
-            " ON CONFLICT DO NOTHING RETURNING event_id",
-            self._spec.durable,
-            list(dict.fromkeys(keys)),
-        )
-        return {r["event_id"]: True for r in rows}
 
     async def _one_by_one(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
         for msg, item in zip(msgs, items, strict=True):
@@ -225,18 +221,7 @@ class GatewayConsumer:
                 await self._apply([item])  # one by one, nothing waits: a culprit is being sought
                 await msg.ack()
             except Exception as error:
-                await self._retry_or_dead_letter(msg, error)
-
-    async def _retry_or_dead_letter(self, msg: Msg, error: Exception) -> None:
-        attempts = msg.metadata.num_delivered or 1
-        if attempts < self._spec.max_deliver:
-            await msg.nak(delay=min(0.5 * 2**attempts, 30))
-            return
-        await self._dead.send(without_sample(msg), f"{type(error).__name__}", attempts)
-        await msg.term()
-
-    async def _keep_alive(self, msgs: list[Msg]) -> None:
-        """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""
-        while True:
-            await asyncio.sleep(self._spec.ack_wait_seconds / 3)
-            await asyncio.gather(*(m.in_progress() for m in msgs))
+                await retry_or_dead_letter(
+                    msg, self._dead, self._spec.max_deliver, type(error).__name__,
+                    redact=without_sample,
+                )  # fmt: skip
