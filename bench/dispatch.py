@@ -3,7 +3,9 @@
 (1) Solomon VRPTW instances through the service's solver port beside a direct pyvroom call
     with the same settings: vehicles, distance and gap to the best known (bks.csv).
 (2) Generated Jember days (N visits, T teams): horizon plan time, and the latency of
-    inserting an urgent visit into today's routes (p50/p95).
+    inserting an urgent visit into today's announced routes (p50/p95), through the
+    planner's own path: `Horizon` set up as a re-plan sets it up (travel matrix over every
+    open visit), then `today_as_announced`, which inserts today's urgent visits.
 
     .venv/bin/python bench/dispatch.py [--instances C101 R101 ...] [--quick]
 """
@@ -31,9 +33,8 @@ from services.dispatch.adapters.vroom_solver import VroomSolver
 from services.dispatch.domain.clock import at
 from services.dispatch.domain.config import PlannerConfig
 from services.dispatch.domain.model import Point, Team, Visit
-from services.dispatch.domain.planner import PlanningInput, plan
+from services.dispatch.domain.planner import Horizon, PlanningInput, plan
 from services.dispatch.domain.routing import RoutingJob, RoutingProblem, RoutingVehicle
-from services.dispatch.domain.urgent import insert_urgent
 
 # The project's reference data lives beside the repository (../shared/data).
 SOLOMON = Path(
@@ -141,19 +142,21 @@ def jember_rows(sizes: list[tuple[int, int]], samples: int) -> None:
         result = plan(given, HaversineProvider(), VroomSolver(threads=2), PlannerConfig())
         seconds = time.perf_counter() - t0
         today = [r for r in result.routes if r.day == MONDAY]
-        by_team, by_visit = {t.team_id: t for t in crew}, {v.visit_id: v for v in made}
+        announced = result.assignments()
+        provider, solver, config = HaversineProvider(), VroomSolver(threads=2), PlannerConfig()
         latencies = []
         rng = random.Random(1)
         for k in range(samples):
             urgent = Visit(f"u{k}", Point(rng.uniform(-8.4, -8.1), rng.uniform(113.4, 113.9)),
                            VenueType.HOME, frozenset({ServiceType.KTP_EL_RECORDING}), 1,
                            Priority.URGENT, MONDAY, MONDAY)  # fmt: skip
+            replan = PlanningInput(MONDAY, at(MONDAY, 9 * 60), crew, [*made, urgent], announced,
+                                   today)  # fmt: skip
             t1 = time.perf_counter()
-            insert_urgent(today, by_team, by_visit, urgent, at(MONDAY, 9 * 60),
-                          HaversineProvider(), PlannerConfig().service_time)  # fmt: skip
+            Horizon(replan, provider, solver, config).today_as_announced()
             latencies.append((time.perf_counter() - t1) * 1000)
         p95 = sorted(latencies)[max(0, math.ceil(0.95 * len(latencies)) - 1)]
-        routed = len(result.assignments())
+        routed = len(announced)
         print(
             f"| {visits} | {teams} | {seconds:.2f} | {routed} | {len(result.unassigned)} | "
             f"{statistics.median(latencies):.1f} | {p95:.1f} |"

@@ -10,8 +10,8 @@ from contracts.events import TeamUpdated, VisitCancelled, VisitCompleted, VisitR
 from contracts.subjects import TEAM_UPDATED, VISIT_CANCELLED, VISIT_COMPLETED, VISIT_REQUESTED
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.consumer import Handler
+from services.dispatch.store import SCHEMA
 
-SCHEMA = "dispatch"
 DIRTY_CHANNEL = "dispatch_dirty"
 CONSUMER = ConsumerSpec(
     durable="dispatch-view",

@@ -19,7 +19,14 @@ from services.dispatch.domain.planner import PlanningInput, plan
 from services.dispatch.domain.routing import MatrixProvider, Solver
 from services.dispatch.handlers import DIRTY_CHANNEL
 from services.dispatch.publishing import publish
-from services.dispatch.store import SCHEMA, View, load_view, next_revision, record_plan
+from services.dispatch.store import (
+    SCHEMA,
+    View,
+    dirty_version,
+    load_view,
+    next_revision,
+    record_plan,
+)
 
 log = logging.getLogger(__name__)
 PLAN_FAILURES = Counter(
@@ -99,9 +106,8 @@ class Planner:
 
     async def _plan_locked(self, moment: datetime) -> bool:
         async with self.pool.acquire() as conn:
-            if not await conn.fetchval(
-                f"SELECT dirty_version <> planned_version FROM {SCHEMA}.planning"
-            ):
+            version = await dirty_version(conn)  # before the view: see store.dirty_version
+            if version is None:
                 return False  # another replica planned it while this one waited
             view = await load_view(conn, local_day(moment))
         started = time.perf_counter()
@@ -116,7 +122,7 @@ class Planner:
             log.warning("re-plan failed (%s: %s); keeping the last good plan", kind, error)
             return False
         PLAN_SECONDS.observe(time.perf_counter() - started)
-        await self._record(view, result)
+        await self._record(view, result, version)
         self._dirty_since = None
         return True
 
@@ -126,12 +132,12 @@ class Planner:
         given = PlanningInput(today, moment, view.teams, view.visits, view.announced, routes_today)
         return plan(given, self.matrices, self.solver, self.config)
 
-    async def _record(self, view: View, result: Plan) -> None:
+    async def _record(self, view: View, result: Plan, version: int) -> None:
         diff = changes(result, view.announced, view.routes, view.reasons, self.tuning.tolerance)
         served = set(result.assignments())
         async with self.pool.acquire() as conn, conn.transaction():
             revision = await next_revision(conn) if diff else 0
-            await record_plan(conn, diff, served, revision, view.version)
+            await record_plan(conn, diff, served, revision, version)
             await publish(conn, diff, revision)
 
 

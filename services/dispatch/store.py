@@ -21,7 +21,6 @@ class View:
     announced: dict[str, Assignment]
     routes: dict[tuple[str, date], Route]
     reasons: dict[str, str]
-    version: int
 
 
 def route_body(route: Route) -> str:
@@ -37,6 +36,18 @@ def route_from_row(row: asyncpg.Record) -> Route:
     stops = tuple(Stop(s["visit_id"], datetime.fromisoformat(s["eta"]), s["service_minutes"], s["travel_minutes"],
                        s.get("people", 0)) for s in body["stops"])  # fmt: skip
     return Route(row["team_id"], row["day"], stops, body["travel_minutes"], body["distance_km"])
+
+
+async def dirty_version(conn: asyncpg.Connection) -> int | None:
+    """The view's version if it changed since the last recorded plan, else None.
+
+    Read before the view itself: whatever a handler commits afterwards bumps the version past
+    this one, so recording this version as planned never hides a change the plan did not see.
+    """
+    row = await conn.fetchrow(f"SELECT dirty_version, planned_version FROM {SCHEMA}.planning")
+    if row["dirty_version"] == row["planned_version"]:
+        return None
+    return int(row["dirty_version"])
 
 
 async def load_view(conn: asyncpg.Connection, today: date) -> View:
@@ -55,8 +66,7 @@ async def load_view(conn: asyncpg.Connection, today: date) -> View:
         f"SELECT * FROM {SCHEMA}.routes WHERE day >= $1", today)}  # fmt: skip
     reasons = {r["visit_id"]: r["reason"] for r in await conn.fetch(
         f"SELECT visit_id, reason FROM {SCHEMA}.unassigned")}  # fmt: skip
-    version = await conn.fetchval(f"SELECT dirty_version FROM {SCHEMA}.planning")
-    return View(teams, visits, announced, routes, reasons, int(version))
+    return View(teams, visits, announced, routes, reasons)
 
 
 async def record_plan(

@@ -1,9 +1,10 @@
 """One day's routing problem, in and out of the solver's neutral terms."""
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from contracts.enums import Kit
 from services.dispatch.domain.clock import at
@@ -70,25 +71,47 @@ def build_problem(
     return RoutingProblem(routing_jobs, vehicles, matrix.durations_among(points))
 
 
+class Served(Protocol):
+    """A stop to be written into a route: a `DayJob` or a timeline `Call`."""
+
+    @property
+    def visit_id(self) -> str: ...
+
+    @property
+    def location(self) -> int: ...
+
+    @property
+    def service(self) -> int: ...  # seconds
+
+    @property
+    def people(self) -> int: ...
+
+
+def timed_route(
+    day: date, team_id: str, base: int, served: Iterable[tuple[Served, int]], back: int,
+    matrix: TravelMatrix,
+) -> Route:  # fmt: skip
+    """The route from `base` through each stop, started at its given second, and back."""
+    stops: list[Stop] = []
+    previous, meters, seconds = base, 0, 0
+    for stop, start in served:
+        travel = matrix.seconds(previous, stop.location)
+        meters += matrix.meters(previous, stop.location)
+        seconds += travel
+        eta = at(day, 0) + timedelta(seconds=start)
+        stops.append(Stop(stop.visit_id, eta, minutes(stop.service), minutes(travel), stop.people))
+        previous = stop.location
+    seconds += matrix.seconds(previous, base)
+    meters += matrix.meters(previous, base)
+    return Route(team_id, day, tuple(stops), minutes(seconds), round(meters / 1000, 2),
+                 at(day, 0) + timedelta(seconds=back))  # fmt: skip
+
+
 def decode_route(
     day: date, team: TeamDay, route: VehicleRoute, jobs: Sequence[DayJob], matrix: TravelMatrix
 ) -> Route:
-    stops: list[Stop] = []
-    previous, meters, seconds = team.index, 0, 0
-    for visited in route.jobs:
-        job = jobs[visited.job_id]
-        travel = matrix.seconds(previous, job.location)
-        meters += matrix.meters(previous, job.location)
-        seconds += travel
-        eta = at(day, 0) + timedelta(seconds=visited.arrival)
-        stops.append(Stop(job.visit_id, eta, math.ceil(job.service / 60), minutes(travel),
-                          job.people))  # fmt: skip
-        previous = job.location
-    seconds += matrix.seconds(previous, team.index)
-    meters += matrix.meters(previous, team.index)
-    back = at(day, 0) + timedelta(seconds=route.arrival_back)
-    return Route(team.team.team_id, day, tuple(stops), minutes(seconds), round(meters / 1000, 2),
-                 back)  # fmt: skip
+    served = [(jobs[visited.job_id], visited.arrival) for visited in route.jobs]
+    return timed_route(day, team.team.team_id, team.index, served, route.arrival_back, matrix)
 
 
 def minutes(seconds: int) -> int:

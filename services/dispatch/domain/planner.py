@@ -82,7 +82,7 @@ class Horizon:
 
     def run(self) -> Plan:
         for day in self.days:
-            frozen = self._today_as_announced() if day == self.given.today else {}
+            frozen = self.today_as_announced() if day == self.given.today else {}
             self._plan_day(day, frozen)
         for visit in self.pool.values():
             self._unassign(visit.visit_id, reason_after_solving(visit, list(self.teams.values()),
@@ -92,7 +92,8 @@ class Horizon:
     def seconds(self, visit: Visit) -> int:
         return self.config.service_time.minutes(visit) * 60
 
-    def _today_as_announced(self) -> dict[str, TeamToday]:
+    def today_as_announced(self) -> dict[str, TeamToday]:
+        """Today's announced routes, kept as they are, with today's urgent visits inserted."""
         today, now = self.given.today, local_minute(self.given.now) * 60
         frozen: dict[str, TeamToday] = {}
         for route in self.given.routes_today:

@@ -1,10 +1,10 @@
 """Today's announced routes stay as they are; an urgent visit is inserted if it fits."""
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from services.dispatch.domain.clock import at
-from services.dispatch.domain.day import minutes
+from services.dispatch.domain.day import timed_route
 from services.dispatch.domain.kits import carries
 from services.dispatch.domain.model import Route, Stop, Team, Visit
 from services.dispatch.domain.routing import TravelMatrix
@@ -35,19 +35,8 @@ def insert_best(
 
 def as_route(day: date, route: TeamToday, matrix: TravelMatrix) -> Route:
     planned = timing(route.base, route.window[0], route.calls, matrix)
-    stops, here, travel_total, meters = [], route.base, 0, 0
-    for call, start in zip(route.calls, planned.starts, strict=True):
-        travel = matrix.seconds(here, call.location)
-        travel_total += travel
-        meters += matrix.meters(here, call.location)
-        eta = at(day, 0) + timedelta(seconds=start)
-        stops.append(Stop(call.visit_id, eta, minutes(call.service), minutes(travel), call.people))
-        here = call.location
-    travel_total += matrix.seconds(here, route.base)
-    meters += matrix.meters(here, route.base)
-    back = at(day, 0) + timedelta(seconds=planned.back)
-    return Route(route.team_id, day, tuple(stops), minutes(travel_total), round(meters / 1000, 2),
-                 back)  # fmt: skip
+    served = zip(route.calls, planned.starts, strict=True)
+    return timed_route(day, route.team_id, route.base, served, planned.back, matrix)
 
 
 def locked_count(day: date, stops: Sequence[Stop], now_seconds: int) -> int:
