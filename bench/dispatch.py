@@ -25,8 +25,6 @@ from pathlib import Path
 import numpy as np
 import vroom  # type: ignore[import-untyped]
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from contracts.enums import Kit, Priority, ServiceType, VenueType, Weekday
 from services.dispatch.adapters.haversine import HaversineProvider
 from services.dispatch.adapters.vroom_solver import VroomSolver

@@ -42,14 +42,14 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from contracts.jember import kecamatan_names
+from contracts.jember import WIB, kecamatan_names
 from contracts.streams import EVENTS
 from contracts.subjects import VISIT_REQUESTED
 from ots.admin import migrate_all, new_token, provision_streams
@@ -58,7 +58,6 @@ from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port, wait
 from ots_runtime.settings import Settings
 from services.intake.tokens import Role
 
-WIB = timezone(timedelta(hours=7))
 PEPPER = "bench-pepper-xyz"
 PATH = "/v1/visits"
 REQUEST_TIMEOUT = 30.0

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,11 +21,11 @@ from contracts import events as ev
 from contracts import subjects
 from contracts.enums import DeviceKind, Modality, ServiceType, VenueType
 from contracts.envelope import CloudEvent
+from contracts.jember import WIB
 from contracts.subjects import EventSpec, envelope_model
 
 M = TypeVar("M", bound=BaseModel)
 
-WIB = timezone(timedelta(hours=7))
 
 SUMBERSARI = "350921"
 VISIT_ID = "visit-2026-000142"

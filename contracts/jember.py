@@ -1,8 +1,11 @@
 """Reference data every service agrees on: Jember's kecamatan and its bounding box."""
 
 import csv
+from datetime import timedelta, timezone
 from functools import cache
 from pathlib import Path
+
+WIB = timezone(timedelta(hours=7), "WIB")  # Western Indonesia Time: Jember, all year
 
 JEMBER_REGENCY_PREFIX = "3509"
 LAT_RANGE = (-8.60, -7.95)

@@ -5,16 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
+from contracts.jember import WIB
 from ots.admin import migrate_all, new_token, provision_streams
 from ots.embedded_env import EmbeddedServers, child_env
 from ots.registry import services
 from ots_runtime.embedded import wait_for_port
 from ots_runtime.settings import Settings
 from services.intake.tokens import Role
-
-WIB = timezone(timedelta(hours=7))
 
 
 def spawn(name: str, settings: Settings) -> subprocess.Popen[bytes]:
@@ -59,6 +58,24 @@ def supervise(
         time.sleep(0.5)
 
 
+async def prepare(settings: Settings) -> str:
+    """Streams, schemas, and a token for the operator at the keyboard."""
+    await provision_streams(settings)
+    await migrate_all(settings)
+    return await new_token(settings, Role.OPERATOR, "dispendukcapil", "ots run demo")
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to all, then up to 15 s each to finish what they hold before SIGKILL."""
+    for child in children.values():
+        child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def run(settings: Settings, *, demo: bool = False, seed: int = 1) -> int:
     servers = EmbeddedServers(settings)
     stop: list[bool] = []
@@ -66,9 +83,7 @@ def run(settings: Settings, *, demo: bool = False, seed: int = 1) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         settings = servers.start()
-        asyncio.run(provision_streams(settings))
-        asyncio.run(migrate_all(settings))
-        token = asyncio.run(new_token(settings, Role.OPERATOR, "dispendukcapil", "ots run demo"))
+        token = asyncio.run(prepare(settings))
         children = {name: spawn(name, settings) for name in services()}
         for name in children:
             wait_for_port(settings.port_of(name), timeout=60)
@@ -82,12 +97,6 @@ def run(settings: Settings, *, demo: bool = False, seed: int = 1) -> int:
         pass
     finally:
         stop.append(True)
-        for child in children.values():
-            child.terminate()
-        for child in children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(children)
         servers.stop()
     return 0

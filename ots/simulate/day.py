@@ -11,6 +11,7 @@ from typing import TextIO
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from contracts.jember import WIB
 from ots.simulate import expected
 from ots.simulate.expected import Figures
 from ots.simulate.gateways import Gateway
@@ -23,7 +24,6 @@ from ots.simulate.recaptures import RecaptureInbox
 from ots.simulate.routes import recording_caught_up, route_of
 from ots.simulate.scenario import Scenario, build
 from ots.simulate.statuses import intake_differences, wait_for_completion, wait_for_plans
-from ots.simulate.visit_plan import WIB
 from ots_runtime.broker import connect
 from ots_runtime.settings import Settings
 from services.recording.gateway_sim import SimulatedDevice

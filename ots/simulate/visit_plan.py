@@ -2,14 +2,13 @@
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Any
 
 from contracts.enums import Need
+from contracts.jember import WIB
 from ots.simulate import places
 from ots.simulate.people import Person, a_person
-
-WIB = timezone(timedelta(hours=7))
 
 
 @dataclass(frozen=True)

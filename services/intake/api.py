@@ -10,10 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from contracts.enums import VenueType, VisitStatus
+from contracts.jember import WIB
 from ots_runtime.db import in_transaction
 from ots_runtime.http import FieldError, Problem, field_problem, validation_problem
 from services.intake.domain.request import NewVisit
-from services.intake.domain.rules import WIB, check_new_visit
+from services.intake.domain.rules import check_new_visit
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
 from services.intake.tokens import Principal, Role, TokenVerifier
 from services.intake.visit_writer import VisitWriter, visit_item

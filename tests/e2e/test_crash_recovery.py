@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
+from contracts.jember import WIB
 from ots.simulate.day import settled_figures, simulate_day, url
 from ots.simulate.expected import Figures
 from ots.simulate.http import Service
 from ots.simulate.observed import differences
-from ots.simulate.visit_plan import WIB
 from ots_runtime.broker import connect
 from tests.support.e2e_chaos import disrupt, disruptions
 from tests.support.e2e_system import System, running_system

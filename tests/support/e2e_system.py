@@ -16,6 +16,7 @@ import httpx
 
 from ots.admin import migrate_all, provision_streams
 from ots.registry import MODULES
+from ots.supervisor import stop_children
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from ots_runtime.settings import Settings
 
@@ -80,13 +81,7 @@ class System:
         await asyncio.to_thread(self.postgres.start, fsync=False)
 
     def stop(self) -> None:
-        for child in self.children.values():
-            child.terminate()
-        for child in self.children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(self.children)
         self.postgres.stop()
         self.nats.stop()
 

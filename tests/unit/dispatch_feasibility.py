@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from services.dispatch.domain.clock import WIB, weekday_of
+from contracts.jember import WIB
+from services.dispatch.domain.clock import weekday_of
 from services.dispatch.domain.kits import required_kits
 from services.dispatch.domain.model import Plan, Point, Route, Team, Visit
 

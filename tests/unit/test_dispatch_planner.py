@@ -4,9 +4,10 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from contracts.enums import Kit, Priority, ServiceType, VenueType, Weekday
+from contracts.jember import WIB
 from services.dispatch.adapters.haversine import HaversineProvider
 from services.dispatch.adapters.vroom_solver import VroomSolver
-from services.dispatch.domain.clock import WIB, at
+from services.dispatch.domain.clock import at
 from services.dispatch.domain.config import PlannerConfig
 from services.dispatch.domain.model import Assignment, Plan, Point, Reason, Team, Visit
 from services.dispatch.domain.planner import PlanningInput, plan

@@ -1,10 +1,10 @@
 """Local time in Jember (WIB, UTC+7): days, minutes of the day, working days."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from contracts.enums import Weekday
+from contracts.jember import WIB
 
-WIB = timezone(timedelta(hours=7), "WIB")
 WEEKDAYS = (
     Weekday.MON,
     Weekday.TUE,

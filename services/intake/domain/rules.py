@@ -4,14 +4,13 @@ Each problem names its field as a dotted path into the request body: `residents.
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from contracts.enums import Priority, ServiceType, VenueType
-from contracts.jember import LAT_RANGE, LON_RANGE, is_inside_jember, is_jember_kecamatan
+from contracts.jember import LAT_RANGE, LON_RANGE, WIB, is_inside_jember, is_jember_kecamatan
 from services.intake.domain.nik import InvalidNik, age_on, parse_nik
 from services.intake.domain.request import NewVisit
 
-WIB = timezone(timedelta(hours=7), "WIB")
 SUNDAY = 6
 RECORDING_MIN_AGE = 16
 HOME_MAX_PEOPLE = 10

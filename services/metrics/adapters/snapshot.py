@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import asyncpg
 from nats.js import JetStreamContext
 
+from contracts.jember import WIB
 from contracts.streams import ALL_STREAMS
-from services.metrics.domain.batch import WIB, SeriesKey
+from services.metrics.domain.batch import SeriesKey
 
 log = logging.getLogger(__name__)
 DEFAULT_SHIFT_MINUTES = 7 * 60  # 08:00-15:00, the department's shift

@@ -7,17 +7,17 @@ taken from an event; a NIK or a name is never read.
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from contracts import events as ev
 from contracts.enums import VisitStatus
+from contracts.jember import WIB
 from services.metrics.domain import catalogue as cat
 from services.metrics.domain.visits import Decision, VisitFacts, merge
 
-WIB = timezone(timedelta(hours=7))
 SeriesKey = tuple[str, tuple[str, ...]]
 ServiceKey = tuple[int, str, str, str]  # year, service type, venue type, kecamatan code
 
