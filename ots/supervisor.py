@@ -9,7 +9,7 @@ from datetime import datetime
 
 from contracts.jember import WIB
 from ots.admin import migrate_all, new_token, provision_streams
-from ots.embedded_env import EmbeddedServers, child_env
+from ots.embedded_env import EmbeddedServers, child_env, enrollments_token
 from ots.registry import services
 from ots_runtime.embedded import wait_for_port
 from ots_runtime.settings import Settings
@@ -40,6 +40,8 @@ def banner(settings: Settings, token: str) -> str:
         f"  NATS              {settings.nats_url}",
         f"  PostgreSQL        {settings.database_url}",
         "",
+        f"  enrollments token:   {enrollments_token(settings)}"
+        f" (recording's GET {at('recording', '/v1/visits/<visit_id>/enrollments')})",
         f"  demo operator token: {token}",
         f'  try: curl -H "Authorization: Bearer {token}" {at("intake", "/v1/visits")}',
         "",

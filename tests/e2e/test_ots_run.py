@@ -27,6 +27,7 @@ SERVICES = ("intake", "dispatch", "recording", "metrics")
 class Running:
     process: asyncio.subprocess.Process
     token: str
+    enrollments_token: str
     ports: dict[str, int]
 
     def url(self, service: str) -> str:
@@ -70,9 +71,10 @@ async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Runnin
             assert line, "ots run ended before printing a token"
             banner += line
     found = re.search(r"demo operator token: (\S+)", banner)
-    assert found
+    enrollments = re.search(r"enrollments token: +(\S+)", banner)
+    assert found and enrollments
     try:
-        yield Running(proc, found.group(1), ports)
+        yield Running(proc, found.group(1), enrollments.group(1), ports)
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
@@ -97,6 +99,19 @@ async def test_ots_run_serves_every_service_and_publishes_a_created_visit(
         finally:
             await nc.close()
     assert event["data"]["visit_id"] == created.json()["visit_id"]
+
+
+async def test_ots_run_prints_a_token_that_opens_recordings_enrollments_api(
+    data_dir: Path, ports: dict[str, int]
+) -> None:
+    async with ots_run(data_dir, ports) as running, httpx.AsyncClient() as client:
+        enrollments = f"{running.url('recording')}/v1/visits/v-unknown/enrollments"
+        refused = await client.get(enrollments, headers={"Authorization": "Bearer wrong"})
+        known = await client.get(
+            enrollments, headers={"Authorization": f"Bearer {running.enrollments_token}"}
+        )
+    assert refused.status_code == 401
+    assert known.status_code == 404  # past the token: recording has no such visit
 
 
 async def answers(client: httpx.AsyncClient, url: str) -> None:
