@@ -157,6 +157,14 @@ class TeamUpdated(Message):
     working_days: list[Weekday] = Field(max_length=7)
     max_people_per_day: int = Field(ge=1, le=2000)
     active: bool = True
+    version: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Counts the team's updates, from 1: a consumer keeps the highest version it has "
+            "seen, whatever order updates arrive in. 0 in events from before versions."
+        ),
+    )
 
 
 class DeviceEnrolled(Message):

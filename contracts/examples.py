@@ -213,6 +213,7 @@ EXAMPLES: dict[str, BaseModel] = {
             "shift": {"start": "07:30", "end": "15:30"},
             "working_days": ["mon", "tue", "wed", "thu", "fri", "sat"],
             "max_people_per_day": 60,
+            "version": 3,
         }
     ),
     subjects.DEVICE_ENROLLED.pattern: ev.DeviceEnrolled(

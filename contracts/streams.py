@@ -1,4 +1,4 @@
-"""The three JetStream streams of the contract, described without a NATS dependency."""
+"""The JetStream streams of the contract, described without a NATS dependency."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,4 +36,15 @@ EVENTS = StreamSpec(
 GATEWAY = StreamSpec("OTS_GATEWAY", ("ots.gateway.>",), Retention.WORK_QUEUE, max_age_days=30)
 DLQ = StreamSpec("OTS_DLQ", ("ots.dlq.>",), Retention.LIMITS, max_age_days=90)
 
-ALL_STREAMS: tuple[StreamSpec, ...] = (EVENTS, GATEWAY, DLQ)
+# JetStream's own advisory that a message reached max_deliver unsettled, kept so that one
+# raised while no replica of its service was running is still handled when one starts.
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+ADVISORIES = StreamSpec(
+    "OTS_ADVISORIES", (f"{MAX_DELIVERIES_ADVISORY}.>",), Retention.LIMITS, max_age_days=30
+)
+
+ALL_STREAMS: tuple[StreamSpec, ...] = (EVENTS, GATEWAY, DLQ, ADVISORIES)
+
+
+def stream_named(name: str) -> StreamSpec:
+    return next(stream for stream in ALL_STREAMS if stream.name == name)

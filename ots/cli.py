@@ -1,4 +1,4 @@
-"""`ots`: run, serve, migrate, streams, tokens, asyncapi."""
+"""`ots`: run, serve, migrate, streams, tokens, asyncapi, dlq."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from contracts.streams import ALL_STREAMS
+from ots.dlq_cli import add_parser as add_dlq_parser
 from ots.embedded_env import load_runtime_env
 from ots_runtime.logs import configure_logging
 from ots_runtime.settings import Settings
@@ -68,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     history.add_argument(
         "file", type=Path, help="CSV: year,service_type,venue_type,kecamatan_code,count"
     )
+    add_dlq_parser(sub)
     return p
 
 
@@ -127,6 +129,10 @@ async def admin(args: argparse.Namespace, settings: Settings) -> int:
         from services.metrics.history_import import import_history
 
         return await import_history(settings, args.file)
+    elif args.command == "dlq":
+        from ots.dlq_cli import run_dlq
+
+        return await run_dlq(args, settings)
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ots_runtime.broker import ConsumerSpec
+from ots_runtime.max_deliveries import watcher_spec
 from ots_runtime.settings import Settings
 
 
@@ -32,7 +33,8 @@ def service(name: str) -> ServiceEntry | None:
     if name not in MODULES:
         return None
     module = importlib.import_module(MODULES[name])
-    return ServiceEntry(name, module.MIGRATIONS, module.CONSUMERS, module.create_app)
+    consumers = [*module.CONSUMERS, watcher_spec(name, module.CONSUMERS)]
+    return ServiceEntry(name, module.MIGRATIONS, consumers, module.create_app)
 
 
 def services() -> dict[str, ServiceEntry]:

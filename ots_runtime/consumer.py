@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
@@ -24,12 +24,20 @@ from pydantic import ValidationError
 
 from contracts import CloudEvent, EventSpec, spec_for_subject
 from contracts.subjects import envelope_model
+from ots_runtime import db
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.db import TRANSIENT
 from ots_runtime.dead_letter import DeadLetterer
-from ots_runtime.telemetry import HANDLING_SECONDS, MESSAGES_HANDLED, subject_label
+from ots_runtime.telemetry import (
+    CONSUMER_WAITING,
+    HANDLING_SECONDS,
+    MESSAGES_HANDLED,
+    subject_label,
+)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+STUCK_AFTER = 20
 
 Handle = Callable[[asyncpg.Connection, CloudEvent[Any]], Awaitable[None]]
 BatchApply = Callable[[asyncpg.Connection, list[CloudEvent[Any]]], Awaitable[None]]
@@ -111,10 +119,48 @@ async def retry_or_dead_letter(
 
 
 async def keep_alive(msgs: list[Msg], ack_wait_seconds: float) -> None:
-    """Tell JetStream a slow batch is still being worked on, so it is not delivered twice."""
+    """Tell JetStream a slow batch is still being worked on, so it is not delivered twice.
+    Survives a lost connection: the next round, after the reconnect, reaches the server."""
     while True:
         await asyncio.sleep(ack_wait_seconds / 3)
-        await asyncio.gather(*(m.in_progress() for m in msgs))
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(m.in_progress() for m in msgs))
+
+
+def hold(msgs: list[Msg], ack_wait_seconds: float) -> asyncio.Task[None]:
+    """Keep `msgs` in progress from the moment they are fetched until the task is cancelled."""
+    return asyncio.create_task(keep_alive(msgs, ack_wait_seconds))
+
+
+async def until_applied(
+    apply: Callable[[], Awaitable[T]],
+    pool: asyncpg.Pool,
+    stop: asyncio.Event,
+    label: tuple[str, str],
+) -> T | None:
+    """`apply()`, again and again while it fails for a transient reason, waiting for the
+    database in between: an outage, however long, never spends a message's delivery budget.
+    None if the service stops first (the batch is then redelivered to whoever runs next).
+    If the database answers and the batch still fails transiently `STUCK_AFTER` times in a
+    row, the error is no longer taken for an outage: it is raised."""
+    streak = 0
+    while True:
+        try:
+            return await apply()
+        except TRANSIENT as error:
+            streak += 1
+            if streak >= STUCK_AFTER and await db.is_reachable(pool):
+                raise
+            if streak == 1:
+                log.warning("%s/%s holds its batch until the database answers: %r",
+                            *label, error)  # fmt: skip
+        CONSUMER_WAITING.labels(*label).set(1)
+        try:
+            if not await db.wait_until_reachable(pool, stop):
+                return None
+        finally:
+            CONSUMER_WAITING.labels(*label).set(0)
+        await asyncio.sleep(min(0.05 * streak, 1.0))  # a deadlock victim retries a little later
 
 
 class EventConsumer:
@@ -139,45 +185,55 @@ class EventConsumer:
         self._fetch_timeout = fetch_timeout
         self._apply_folded = apply_batch
         self._dead = DeadLetterer(js, service)
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
         upcoming = asyncio.create_task(self._fetch(sub))
         try:
             while not stop.is_set():
-                msgs = await upcoming
+                msgs, heartbeat = await upcoming
                 upcoming = asyncio.create_task(self._fetch(sub))
                 if msgs:
-                    await self.process(msgs)
+                    await self.process(msgs, heartbeat)
         finally:
             upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
             # Unread pulled messages would otherwise hold the connection's drain open.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    async def _fetch(
+        self, sub: JetStreamContext.PullSubscription
+    ) -> tuple[list[Msg], asyncio.Task[None] | None]:
+        """A batch, held in progress from now on: it may wait behind a batch that waits for
+        the database, and must not be redelivered meanwhile."""
         try:
             msgs: list[Msg] = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
         except (NatsTimeout, TimeoutError):
-            return []
+            return [], None
         except Exception as error:
             log.warning("fetch on %s failed: %r", self._spec.durable, error)
             await asyncio.sleep(0.5)
-            return []
-        return msgs
+            return [], None
+        return msgs, hold(msgs, self._spec.ack_wait_seconds)
 
-    async def process(self, msgs: list[Msg]) -> list[Outcome]:
+    async def process(
+        self, msgs: list[Msg], heartbeat: asyncio.Task[None] | None = None
+    ) -> list[Outcome]:
         started = time.perf_counter()
-        heartbeat = asyncio.create_task(keep_alive(msgs, self._spec.ack_wait_seconds))
+        heartbeat = heartbeat or hold(msgs, self._spec.ack_wait_seconds)
         try:
-            outcomes = await self._apply(msgs)
+            outcomes = await until_applied(
+                lambda: self._apply(msgs), self._pool, self._stop,
+                (self._service, self._spec.durable),
+            )  # fmt: skip
         except TRANSIENT as error:
-            log.warning(
-                "batch on %s not committed (%r); it will be redelivered", self._spec.durable, error
-            )
-            outcomes = [Outcome(m, "retry", str(error)) for m in msgs]
+            outcomes = [Outcome(m, "retry", f"{type(error).__name__}: {error}") for m in msgs]
         finally:
             heartbeat.cancel()
+        if outcomes is None:
+            return []  # stopping: left unsettled, redelivered after ack_wait
         await self._settle(outcomes)
         elapsed = time.perf_counter() - started
         HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(elapsed)

@@ -1,6 +1,7 @@
 """The PostgreSQL pool, and transactions that survive a database restart."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,16 +11,17 @@ import asyncpg
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Errors after which the same idempotent transaction may simply be tried again.
+# Errors after which the same idempotent transaction may simply be tried again: the database
+# is unreachable, restarting, out of connections, or chose this transaction as a victim.
 TRANSIENT = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
     ConnectionError,
-    OSError,
+    OSError,  # TimeoutError included
 )
 
 
@@ -75,3 +77,18 @@ async def is_reachable(pool: asyncpg.Pool) -> bool:
             return bool(await conn.fetchval("SELECT true"))
     except Exception:
         return False
+
+
+async def wait_until_reachable(
+    pool: asyncpg.Pool, stop: asyncio.Event, *, first_delay: float = 0.5, max_delay: float = 5.0
+) -> bool:
+    """Wait, however long it takes, until the database answers (True) or `stop` is set (False).
+    A dead pooled connection is replaced by the probe that finds it dead."""
+    delay = first_delay
+    while not stop.is_set():
+        if await is_reachable(pool):
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, max_delay)
+    return False

@@ -1,4 +1,8 @@
-"""The dead-letter path: `ots.dlq.<service>` with the original, the error and the attempts."""
+"""The dead-letter path: `ots.dlq.<service>` with the original, the error and the attempts.
+
+The error text is redacted before it is stored (NIKs to their last four digits, names out);
+the original body is kept whole, so that `ots dlq replay` can publish it again.
+"""
 
 import base64
 import logging
@@ -11,9 +15,11 @@ from nats.js import JetStreamContext
 from contracts import envelope
 from contracts.events import DeadLetter
 from contracts.subjects import DEAD_LETTER
+from ots_runtime.redaction import redact_text
 from ots_runtime.telemetry import DEAD_LETTERED, subject_label
 
 log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 2000
 
 
 def _original(data: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
@@ -21,6 +27,11 @@ def _original(data: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(data).decode(), "base64"
+
+
+def letter_id(service: str, stream: str, stream_seq: int) -> str:
+    """One letter per original message, even if the send is itself retried."""
+    return f"dlq.{service}.{stream}.{stream_seq}"
 
 
 class DeadLetterer:
@@ -31,30 +42,52 @@ class DeadLetterer:
     async def send(self, msg: Msg, error: str, attempts: int, *, data: bytes | None = None) -> None:
         """Dead-letter `msg`, keeping `data` as its original body if given (a redacted copy),
         else the message's own data; subject, headers and ids always come from `msg`."""
-        original, encoding = _original(msg.data if data is None else data)
-        letter = DeadLetter(
+        await self.send_stored(
             subject=msg.subject,
+            data=msg.data if data is None else data,
+            headers={k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)},
+            stream=msg.metadata.stream,
+            stream_seq=msg.metadata.sequence.stream,
+            error=error,
+            attempts=attempts,
+        )
+
+    async def send_stored(
+        self,
+        *,
+        subject: str,
+        data: bytes,
+        headers: dict[str, str],
+        stream: str,
+        stream_seq: int,
+        error: str,
+        attempts: int,
+    ) -> None:
+        """Dead-letter a message known by its stored copy (`js.get_msg`): `stream_seq` in
+        `stream`, originally published to `subject` with `headers`."""
+        original, encoding = _original(data)
+        error = redact_text(error)[:MAX_ERROR_CHARS]
+        letter = DeadLetter(
+            subject=subject,
             original=original,
             original_encoding=encoding,
-            headers={k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)},
-            error=error[:2000],
-            attempts=attempts,
+            headers=headers,
+            error=error,
+            attempts=max(attempts, 1),
             service=self._service,
             failed_at=datetime.now(UTC),
         )
-        stream_seq = msg.metadata.sequence.stream
-        # One letter per original message, even if this send is itself retried.
-        event_id = f"dlq.{self._service}.{msg.metadata.stream}.{stream_seq}"
+        event_id = letter_id(self._service, stream, stream_seq)
         event = envelope(
             letter, type_=DEAD_LETTER.type, source=f"ots/{self._service}",
-            subject=msg.subject, event_id=event_id,
+            subject=subject, event_id=event_id,
         )  # fmt: skip
         await self._js.publish(
             DEAD_LETTER.subject(self._service),
             event.model_dump_json().encode(),
             headers={"Nats-Msg-Id": event_id},
         )
-        DEAD_LETTERED.labels(self._service, subject_label(msg.subject)).inc()
+        DEAD_LETTERED.labels(self._service, subject_label(subject)).inc()
         log.warning(
-            "dead-lettered %s after %d attempts: %s", subject_label(msg.subject), attempts, error
+            "dead-lettered %s after %d attempts: %s", subject_label(subject), attempts, error
         )

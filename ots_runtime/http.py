@@ -166,7 +166,15 @@ def install_service_endpoints(
     async def db_ready() -> bool:
         return bool(await app.state.runtime.db_ready())
 
-    install_health(app, {"nats": nats_ready, "postgres": db_ready}, metrics=process_metrics)
+    async def workers_running() -> bool:
+        return bool(app.state.runtime.workers_ready())
+
+    checks: dict[str, Check] = {
+        "nats": nats_ready,
+        "postgres": db_ready,
+        "consumers": workers_running,
+    }
+    install_health(app, checks, metrics=process_metrics)
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, service=service)

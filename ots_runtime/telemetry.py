@@ -1,6 +1,6 @@
 """Prometheus metrics of message handling, labelled by subject pattern, never by device id."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from contracts import spec_for_subject
 
@@ -28,3 +28,25 @@ def subject_label(subject: str) -> str:
     """The contract's subject pattern (`ots.gateway.*.capture`), or `other`."""
     spec = spec_for_subject(subject)
     return spec.pattern if spec else "other"
+
+
+WORKER_RUNNING = Gauge(
+    "ots_worker_running",
+    "1 while a service's consumer, relay or planner runs; 0 while it waits to be restarted",
+    ["service", "worker"],
+)
+WORKER_RESTARTS = Counter(
+    "ots_worker_restarts_total",
+    "Times a consumer, relay or planner died and was restarted",
+    ["service", "worker"],
+)
+CONSUMER_WAITING = Gauge(
+    "ots_consumer_waiting_for_database",
+    "1 while a consumer holds its batch until the database answers again",
+    ["service", "consumer"],
+)
+MAX_DELIVERIES = Counter(
+    "ots_max_deliveries_settled_total",
+    "Messages that reached max_deliver unsettled, by what was done: dead-lettered or already applied",
+    ["service", "consumer", "outcome"],
+)

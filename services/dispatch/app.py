@@ -1,6 +1,5 @@
 """The dispatch service: its view of teams and visits, the planner, and the plans API."""
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -51,7 +50,7 @@ def create_app(
         planner = Planner(runtime.pool, matrix_provider(own),
                           solver or VroomSolver(threads=own.dispatch_solver_threads),
                           own.planner_config(), tuning_of(own), clock)  # fmt: skip
-        runtime.tasks.append(asyncio.create_task(planner.run(runtime.stop)))
+        runtime.keep_running("planner", planner.run)
         app.state.runtime, app.state.planner = runtime, planner
         try:
             yield

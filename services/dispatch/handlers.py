@@ -30,13 +30,18 @@ async def mark_dirty(conn: asyncpg.Connection) -> None:
 
 
 async def on_team_updated(conn: asyncpg.Connection, event: CloudEvent[TeamUpdated]) -> None:
-    await conn.execute(
-        f"INSERT INTO {SCHEMA}.teams (team_id, body) VALUES ($1, $2) "
-        "ON CONFLICT (team_id) DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
+    """Keep the newest version: an older update arriving late changes nothing. Equal versions
+    (unversioned events, all 0) still replace, as before versions."""
+    status = await conn.execute(
+        f"INSERT INTO {SCHEMA}.teams AS t (team_id, body, version) VALUES ($1, $2, $3) "
+        "ON CONFLICT (team_id) DO UPDATE SET body = EXCLUDED.body, version = EXCLUDED.version, "
+        "updated_at = now() WHERE t.version <= EXCLUDED.version",
         event.data.team_id,
         event.data.model_dump_json(),
+        event.data.version,
     )
-    await mark_dirty(conn)
+    if status != "INSERT 0 0":
+        await mark_dirty(conn)
 
 
 async def on_visit_requested(conn: asyncpg.Connection, event: CloudEvent[VisitRequested]) -> None:
@@ -50,9 +55,12 @@ async def on_visit_requested(conn: asyncpg.Connection, event: CloudEvent[VisitRe
 
 
 async def _close(conn: asyncpg.Connection, visit_id: str, state: str) -> None:
+    """Close the visit. Completion is final: a cancellation that crossed it, arriving before or
+    after, leaves it completed (as intake's status does). A request never reopens a visit."""
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.visits (visit_id, state) VALUES ($1, $2) "
-        "ON CONFLICT (visit_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
+        f"INSERT INTO {SCHEMA}.visits AS v (visit_id, state) VALUES ($1, $2) "
+        "ON CONFLICT (visit_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now() "
+        "WHERE v.state <> 'completed'",
         visit_id,
         state,
     )

@@ -1,4 +1,4 @@
-"""The background planner: debounced, one replica per partition, last good plan on failure."""
+"""The background planner: debounced, one replica at a time, last good plan on failure."""
 
 import asyncio
 import contextlib
@@ -33,6 +33,9 @@ PLAN_FAILURES = Counter(
     "ots_dispatch_plan_failures_total", "Re-plans that fell back to the last good plan", ["kind"]
 )
 PLAN_SECONDS = Histogram("ots_dispatch_plan_seconds", "Time to plan the horizon")
+# One key for all of dispatch's planning: every plan covers the whole horizon (today and the
+# days after), so two replicas whose clocks fall either side of midnight must not both plan.
+PLANNING_LOCK = "hashtext('ots.dispatch'), hashtext('planning')"
 
 
 @dataclass(frozen=True)
@@ -90,19 +93,15 @@ class Planner:
         return await self.plan_partition()
 
     async def plan_partition(self) -> bool:
-        moment = self.clock()
-        partition = local_day(moment).isoformat()
+        """Plan the horizon if no other replica is planning; False if one is (it sees the
+        change, or this replica's next step does)."""
         async with self.pool.acquire() as lock_conn:
-            if not await lock_conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtext('ots.dispatch'), hashtext($1))", partition
-            ):
+            if not await lock_conn.fetchval(f"SELECT pg_try_advisory_lock({PLANNING_LOCK})"):
                 return False
             try:
-                return await self._plan_locked(moment)
+                return await self._plan_locked(self.clock())
             finally:
-                await lock_conn.execute(
-                    "SELECT pg_advisory_unlock(hashtext('ots.dispatch'), hashtext($1))", partition
-                )
+                await lock_conn.execute(f"SELECT pg_advisory_unlock({PLANNING_LOCK})")
 
     async def _plan_locked(self, moment: datetime) -> bool:
         async with self.pool.acquire() as conn:

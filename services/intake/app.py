@@ -1,6 +1,5 @@
 """The intake service: the operators' API, its outbox relay and its status read model."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runtime = runtime
         app.state.tokens = TokenVerifier(runtime.pool, settings.token_pepper)
         app.state.visit_writer = writer = VisitWriter(runtime.pool)
-        runtime.tasks.append(asyncio.create_task(writer.run(runtime.stop)))
+        runtime.keep_running("visit-writer", writer.run)
         try:
             yield
         finally:

@@ -50,13 +50,18 @@ def check_team(body: TeamBody) -> None:
 
 
 async def put_team(conn: asyncpg.Connection, team_id: str, body: TeamBody) -> dict[str, Any]:
+    """Store the team and publish it with its next version: the row lock orders concurrent
+    updates, so the version consumers compare follows the order they were committed in."""
     check_team(body)
-    event = TeamUpdated(team_id=team_id, **body.model_dump())
-    await conn.execute(
-        "INSERT INTO intake.teams (team_id, body) VALUES ($1, $2) ON CONFLICT (team_id) "
-        "DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
-        team_id, event.model_dump_json(),
+    first = TeamUpdated(team_id=team_id, version=1, **body.model_dump())
+    version = await conn.fetchval(
+        "INSERT INTO intake.teams AS t (team_id, body, version) VALUES ($1, $2, 1) "
+        "ON CONFLICT (team_id) DO UPDATE SET version = t.version + 1, "
+        "body = jsonb_set(EXCLUDED.body, '{version}', to_jsonb(t.version + 1)), updated_at = now() "
+        "RETURNING version",
+        team_id, first.model_dump_json(),
     )  # fmt: skip
+    event = first.model_copy(update={"version": version})
     await enqueue(conn, SCHEMA, TEAM_UPDATED, event, source=SOURCE, subject_id=team_id)
     return event.model_dump(mode="json")
 

@@ -15,7 +15,7 @@ from services.recording import closing, events
 from services.recording.api import router
 from services.recording.config import RecordingSettings
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
-from services.recording.gateway.consumer import GatewayConsumer, GatewayOptions
+from services.recording.gateway.consumer import GatewayConsumer, GatewayOptions, without_sample
 
 SERVICE = "recording"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -39,16 +39,19 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(
-            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)]
-        )
-        gateway = GatewayConsumer(runtime.js, runtime.pool, options)
-        sweeper = closing.run_sweeper(
-            runtime.pool, config.close_grace_seconds, config.close_check_seconds, runtime.stop
-        )
-        runtime.tasks += [
-            asyncio.create_task(gateway.run(runtime.stop)),
-            asyncio.create_task(sweeper),
-        ]
+            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)],
+            also_watched=(GATEWAY_CONSUMER,), redact={GATEWAY_CONSUMER.durable: without_sample},
+        )  # fmt: skip
+
+        async def gateway(stop: asyncio.Event) -> None:
+            await GatewayConsumer(runtime.js, runtime.pool, options).run(stop)
+
+        async def sweeper(stop: asyncio.Event) -> None:
+            grace, every = config.close_grace_seconds, config.close_check_seconds
+            await closing.run_sweeper(runtime.pool, grace, every, stop)
+
+        runtime.keep_running(GATEWAY_CONSUMER.durable, gateway)
+        runtime.keep_running("close-sweeper", sweeper)
         app.state.runtime = runtime
         if not config.recording_read_token:
             log.warning("OTS_RECORDING_READ_TOKEN is unset: the enrollments API refuses everyone")

@@ -4,8 +4,10 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 from nats.aio.client import Client
 
+from ots_runtime.consumer import EventConsumer
 from ots_runtime.settings import Settings
 from services.intake.app import create_app
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
@@ -200,7 +202,8 @@ async def test_visits_are_listed_newest_first_a_page_at_a_time(
 async def test_health_readiness_metrics_and_openapi_are_served(intake: httpx.AsyncClient) -> None:
     assert (await intake.get("/healthz")).status_code == 200
     ready = await intake.get("/readyz")
-    assert ready.json() == {"ready": True, "checks": {"nats": True, "postgres": True}}
+    checks = {"nats": True, "postgres": True, "consumers": True}
+    assert ready.json() == {"ready": True, "checks": checks}
     metrics = (await intake.get("/metrics")).text
     assert "ots_outbox_published_total" in metrics
     assert 'route="/readyz"' in metrics
@@ -232,3 +235,31 @@ async def test_concurrent_retries_with_one_idempotency_key_create_one_visit(
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["visit_id"] for a in answers}) == 1
     assert len(await published(nc, "ots.visit.requested", expect=1)) == 1
+
+
+async def test_readiness_is_503_while_a_consumer_is_down_and_200_once_it_is_restarted(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_run = EventConsumer.run
+    broken = asyncio.Event()
+    broken.set()
+
+    async def run_unless_broken(self: EventConsumer, stop: asyncio.Event) -> None:
+        if broken.is_set():
+            raise ConnectionError("an ack on a closed connection")
+        await real_run(self, stop)
+
+    monkeypatch.setattr(EventConsumer, "run", run_unless_broken)
+    async with serving(create_app(settings)) as intake:
+        answer = await readiness(intake, 503, within=10)
+        assert answer.json()["checks"]["consumers"] is False
+        broken.clear()
+        answer = await readiness(intake, 200, within=30)
+        assert answer.json()["checks"]["consumers"] is True
+
+
+async def readiness(service: httpx.AsyncClient, status: int, within: float) -> httpx.Response:
+    async with asyncio.timeout(within):
+        while (answer := await service.get("/readyz")).status_code != status:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return answer

@@ -9,6 +9,7 @@ a refused request also times out.
 """
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -27,16 +28,20 @@ import nats.js.errors
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from contracts import events as contract_events
 from contracts import examples
+from contracts.streams import ADVISORIES
 from contracts.subjects import ALL as ALL_SPECS
 from contracts.subjects import (
     DEAD_LETTER,
+    GATEWAY_CAPTURE,
     RECAPTURE_REQUESTED,
     ROUTE_PLANNED,
     TEAM_UPDATED,
+    VISIT_REQUESTED,
     VISIT_SCHEDULED,
     VISIT_UNASSIGNED,
     EventSpec,
@@ -45,6 +50,7 @@ from ots.registry import all_consumers, services
 from ots_runtime.broker import ConsumerSpec, provision, streams_present
 from ots_runtime.consumer import EventConsumer
 from ots_runtime.embedded import free_port, nats_server_binary, wait_for_port
+from ots_runtime.max_deliveries import watcher_spec
 from ots_runtime.outbox import OutboxRelay, enqueue
 from ots_runtime.settings import Settings
 from services.intake import read_model
@@ -307,7 +313,7 @@ async def test_metrics_publishes_only_its_dead_letters(connected: dict[str, Sess
 
 
 def _durables(service: str) -> list[ConsumerSpec]:
-    return services()[service].consumers
+    return [c for c in services()[service].consumers if c.stream != ADVISORIES.name]
 
 
 def _feeder(durable: ConsumerSpec) -> EventSpec:
@@ -338,6 +344,27 @@ async def test_a_service_binds_fetches_and_acks_its_own_durables(
 
         info = await admin.js.consumer_info(durable.stream, durable.durable)
         assert info.num_ack_pending == 0, durable
+    assert not me.errors, me.errors
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_a_service_reads_its_max_deliveries_advisories_and_the_messages_they_name(
+    connected: dict[str, Session], admin: Session, service: str
+) -> None:
+    me = connected[service]
+    watcher = watcher_spec(service, _durables(service))
+    await me.js.consumer_info(ADVISORIES.name, watcher.durable)
+    sub = await me.js.pull_subscribe_bind(watcher.durable, stream=ADVISORIES.name)
+    with contextlib.suppress(NatsTimeout):
+        await sub.fetch(1, timeout=0.5)
+    await sub.unsubscribe()
+    await publish_as(connected["intake"], VISIT_REQUESTED)
+    last = (await admin.js.stream_info("OTS_EVENTS")).state.last_seq
+    assert (await me.js.get_msg("OTS_EVENTS", last)).subject == VISIT_REQUESTED.pattern
+    if service == "recording":
+        await publish_as(connected["A"], GATEWAY_CAPTURE)
+        last = (await admin.js.stream_info("OTS_GATEWAY")).state.last_seq
+        assert await me.js.delete_msg("OTS_GATEWAY", last)
     assert not me.errors, me.errors
 
 
@@ -373,7 +400,7 @@ async def test_a_service_cannot_pull_ack_or_inspect_another_services_durable(
     connected: dict[str, Session], service: str
 ) -> None:
     me = connected[service]
-    others = [c for c in all_consumers() if c not in _durables(service)]
+    others = [c for c in all_consumers() if c not in services()[service].consumers]
     assert others
     for c in others:
         await me.refused_publish(f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}")
@@ -390,13 +417,17 @@ async def test_a_service_has_no_other_way_to_the_messages(
         "$JS.API.CONSUMER.CREATE.OTS_EVENTS",  # an ephemeral consumer of its own choosing
         "$JS.API.CONSUMER.CREATE.OTS_GATEWAY.mine",
         "$JS.API.CONSUMER.DURABLE.CREATE.OTS_DLQ.mine",
-        "$JS.API.STREAM.MSG.GET.OTS_GATEWAY",
+        "$JS.API.STREAM.MSG.GET.OTS_DLQ",
+        "$JS.API.STREAM.MSG.DELETE.OTS_EVENTS",
         "$JS.API.DIRECT.GET.OTS_EVENTS",
         "$JS.API.STREAM.PURGE.OTS_EVENTS",
         "$JS.API.STREAM.DELETE.OTS_DLQ",
         "$JS.API.CONSUMER.DELETE.OTS_EVENTS.intake-status",
     ):
         await me.refused_publish(subject)
+    if service != "recording":  # only recording settles what stays in its work queue
+        await me.refused_publish("$JS.API.STREAM.MSG.GET.OTS_GATEWAY")
+        await me.refused_publish("$JS.API.STREAM.MSG.DELETE.OTS_GATEWAY")
     other = "dispatch" if service != "dispatch" else "intake"
     for subject in ("ots.>", "ots.gateway.>", ">", "_INBOX.>", f"_INBOX.{other}.>", "$JS.>"):
         await me.refused_subscription(subject)

@@ -28,13 +28,31 @@ def _facts(row: asyncpg.Record) -> VisitFacts:
     )  # fmt: skip
 
 
+async def _lock_visits(conn: asyncpg.Connection, ids: list[str]) -> dict[str, VisitFacts]:
+    """The stored facts of `ids`, each row locked until the transaction ends.
+
+    Replicas share the consumer, so two batches may hold facts of the same new visit. Rows
+    are created first (empty: no facts, NULL status, exactly like no row) so that the lock
+    has a row to hold: the second replica's insert waits for the first to commit, and then
+    reads its facts. Both statements take rows in the same order, so replicas never deadlock.
+    """
+    await conn.execute(
+        "INSERT INTO metrics.visits (visit_id) SELECT id FROM unnest($1::text[]) AS u(id) "
+        "ORDER BY 1 ON CONFLICT (visit_id) DO NOTHING",
+        ids,
+    )
+    rows = await conn.fetch(
+        f"SELECT {_VISIT_COLUMNS} FROM metrics.visits WHERE visit_id = ANY($1) "
+        "ORDER BY visit_id FOR UPDATE",
+        ids,
+    )
+    return {row["visit_id"]: _facts(row) for row in rows}
+
+
 async def _settle_visits(conn: asyncpg.Connection, batch: Batch) -> list[tuple[str, VisitFacts]]:
     """Merge the batch's facts into the stored visits, adding what follows from each change."""
-    ids = sorted(batch.visits)  # a fixed lock order, should replicas ever share the work
-    rows = await conn.fetch(
-        f"SELECT {_VISIT_COLUMNS} FROM metrics.visits WHERE visit_id = ANY($1) FOR UPDATE", ids
-    )
-    stored = {row["visit_id"]: _facts(row) for row in rows}
+    ids = sorted(batch.visits)
+    stored = await _lock_visits(conn, ids)
     settled: list[tuple[str, VisitFacts]] = []
     for visit_id in ids:
         result = settle(stored.get(visit_id, VisitFacts()), batch.visits[visit_id])
@@ -108,12 +126,16 @@ async def _keep_plans(conn: asyncpg.Connection, batch: Batch) -> None:
         )
     if batch.shifts:
         await conn.executemany(
-            "INSERT INTO metrics.team_shifts (team_id, shift_minutes, updated_at) "
-            "VALUES ($1, $2, $3) ON CONFLICT (team_id) DO UPDATE SET "
-            "shift_minutes = EXCLUDED.shift_minutes, updated_at = EXCLUDED.updated_at "
-            "WHERE (team_shifts.updated_at, team_shifts.shift_minutes) "
-            "< (EXCLUDED.updated_at, EXCLUDED.shift_minutes)",
-            [(t, s.shift_minutes, s.updated_at) for t, s in sorted(batch.shifts.items())],
+            "INSERT INTO metrics.team_shifts (team_id, version, updated_at, shift_minutes) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (team_id) DO UPDATE SET "
+            "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, "
+            "shift_minutes = EXCLUDED.shift_minutes "
+            "WHERE (team_shifts.version, team_shifts.updated_at, team_shifts.shift_minutes) "
+            "< (EXCLUDED.version, EXCLUDED.updated_at, EXCLUDED.shift_minutes)",
+            [
+                (t, s.version, s.updated_at, s.shift_minutes)
+                for t, s in sorted(batch.shifts.items())
+            ],
         )
 
 

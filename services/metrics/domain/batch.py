@@ -30,6 +30,9 @@ class RoutePlan:
 
 @dataclass(frozen=True, order=True)
 class TeamShift:
+    """The highest version wins; unversioned updates (version 0) fall back on the event time."""
+
+    version: int
     updated_at: datetime
     shift_minutes: int
 
@@ -121,7 +124,8 @@ def _route(b: Batch, time: datetime, d: ev.RoutePlanned) -> None:
 
 
 def _team(b: Batch, time: datetime, d: ev.TeamUpdated) -> None:
-    shift = TeamShift(time, max(0, minutes_of(d.shift.end) - minutes_of(d.shift.start)))
+    minutes = max(0, minutes_of(d.shift.end) - minutes_of(d.shift.start))
+    shift = TeamShift(d.version, time, minutes)
     b.shifts[d.team_id] = max(shift, b.shifts.get(d.team_id, shift))
 
 

@@ -8,8 +8,9 @@ Only an unexpected error is retried (message by message, to find the culprit) an
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
@@ -23,8 +24,7 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
 )
 from ots_runtime.broker import ConsumerSpec
-from ots_runtime.consumer import claim_inbox, keep_alive, retry_or_dead_letter
-from ots_runtime.db import TRANSIENT
+from ots_runtime.consumer import claim_inbox, keep_alive, retry_or_dead_letter, until_applied
 from ots_runtime.dead_letter import DeadLetterer
 from services.recording.domain.completeness import Thresholds
 from services.recording.domain.inbound import Inbound, best_effort_ids, read
@@ -35,6 +35,7 @@ from services.recording.gateway.signatures import SignatureVerifier
 from services.recording.metrics import ACCEPTED, REJECTED
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SERVICE = "recording"  # also the schema holding the inbox
 DECODE_BETWEEN_YIELDS = 8
 VERIFY_SLICE = 64
@@ -94,10 +95,12 @@ class GatewayConsumer:
         self._dead = DeadLetterer(js, SERVICE)
         self._owns_verifier = verifier is None
         self._verifier = verifier or SignatureVerifier(options.verify_workers)
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pipelined: batch N+1 is fetched and decoded while batch N commits and is acked.
         Batches still apply one after the other, each seeing what the previous one wrote."""
+        self._stop = stop
         sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
         committing: asyncio.Task[None] | None = None
         try:
@@ -166,17 +169,13 @@ class GatewayConsumer:
             and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
         )
         try:
-            deferred = await self._apply(items, may_wait)
-        except TRANSIENT as error:
-            log.warning(
-                "gateway batch not committed (%s); redelivery retries", type(error).__name__
-            )
-            await asyncio.gather(*(m.nak(delay=1) for m in msgs))
-            return
+            deferred = await self._until_applied(lambda: self._apply(items, may_wait))
         except Exception:
             log.exception("gateway batch failed; applying its messages one by one")
             await self._one_by_one(msgs, items)
             return
+        if deferred is None:
+            return  # stopping: redelivered after ack_wait
         for msg, item in zip(msgs, items, strict=True):
             # each ack only appends to the client's write buffer: no task needed
             if inbox_key(item) in deferred:
@@ -215,10 +214,16 @@ class GatewayConsumer:
                 keys,
             )
 
+    async def _until_applied(self, apply: Callable[[], Awaitable[T]]) -> T | None:
+        """Through a database outage the batch waits, held in progress, spending no attempt."""
+        return await until_applied(apply, self._pool, self._stop, (SERVICE, self._spec.durable))
+
     async def _one_by_one(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
         for msg, item in zip(msgs, items, strict=True):
             try:
-                await self._apply([item])  # one by one, nothing waits: a culprit is being sought
+                # one by one, nothing waits: a culprit is being sought
+                if await self._until_applied(lambda item=item: self._apply([item])) is None:  # type: ignore[misc]
+                    return
                 await msg.ack()
             except Exception as error:
                 await retry_or_dead_letter(

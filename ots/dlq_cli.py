@@ -1,0 +1,141 @@
+"""`ots dlq list|show|replay|purge`: the arguments and the printing around `ots.dlq`."""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from nats.js import JetStreamContext
+
+from contracts.streams import DLQ
+from ots import dlq
+from ots_runtime.broker import connect
+from ots_runtime.settings import Settings
+
+Subparsers = argparse._SubParsersAction  # argparse names no public type for it
+
+
+def add_parser(sub: "Subparsers[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("dlq", help="dead letters: list, show (redacted), replay, purge")
+    commands = p.add_subparsers(dest="dlq_command", required=True)
+    listing = commands.add_parser("list", help="one line per dead letter")
+    listing.add_argument("--service", help="only this service's letters")
+    show = commands.add_parser("show", help="one letter as JSON, personal data redacted")
+    show.add_argument("seq", type=_sequence, help=f"its sequence in {DLQ.name}")
+    replay = commands.add_parser(
+        "replay", help="publish originals to their subjects again, then delete the letters"
+    )
+    replay.add_argument("seq", type=_sequence, nargs="?", help="one letter, by sequence")
+    replay.add_argument("--all", action="store_true", help="every letter (of --service)")
+    replay.add_argument("--service", help="with --all: only this service's letters")
+    purge = commands.add_parser("purge", help="delete dead letters (after confirmation)")
+    purge.add_argument("--service", help="only this service's letters")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _sequence(text: str) -> int:
+    seq = int(text)
+    if seq < 1:
+        raise argparse.ArgumentTypeError("a stream sequence is 1 or more")
+    return seq
+
+
+async def run_dlq(
+    args: argparse.Namespace, settings: Settings, *, ask: Callable[[str], str] = input
+) -> int:
+    if not settings.nats_url:
+        print("ots: OTS_NATS_URL must be set (ots run sets it)", file=sys.stderr)
+        return 2
+    nc = await connect(settings.nats_url, name="ots-dlq", user=settings.nats_user,
+                       password=settings.nats_password)  # fmt: skip
+    try:
+        return await command(args, nc.jetstream(), ask=ask)
+    except (ValueError, dlq.LetterNotFound, dlq.NotReplayable) as error:
+        print(f"ots dlq: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await nc.close()
+
+
+async def command(
+    args: argparse.Namespace, js: JetStreamContext, *, ask: Callable[[str], str] = input
+) -> int:
+    if args.dlq_command == "list":
+        return await list_letters(js, args.service)
+    if args.dlq_command == "show":
+        found = dlq.redacted(await dlq.get_letter(js, args.seq))
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    if args.dlq_command == "replay":
+        return await replay(js, args)
+    return await purge(js, args.service, yes=args.yes, ask=ask)
+
+
+def _scope(service: str | None) -> str:
+    return f" of {service}" if service else ""
+
+
+async def list_letters(js: JetStreamContext, service: str | None) -> int:
+    found = await dlq.letters(js, service)
+    if not found:
+        print(f"no dead letters{_scope(service)}")
+        return 0
+    print(f"{'SEQ':>6}  {'SERVICE':<10} {'SUBJECT':<30} {'ATTEMPTS':>8}  {'FAILED_AT':<25} REASON")
+    for item in found:
+        if isinstance(item, dlq.Unreadable):
+            print(f"{item.seq:>6}  {'?':<10} {item.subject:<30} {'?':>8}  {'?':<25} "
+                  f"unreadable letter: {item.problem}")  # fmt: skip
+            continue
+        d = item.dead
+        failed_at = d.failed_at.isoformat(timespec="seconds")
+        print(f"{item.seq:>6}  {d.service:<10} {d.subject:<30} {d.attempts:>8}  "
+              f"{failed_at:<25} {dlq.one_line(d.error)}")  # fmt: skip
+    print(f"{len(found)} dead letter(s)")
+    return 0
+
+
+def _describe(result: dlq.Replayed | dlq.Skipped) -> str:
+    if isinstance(result, dlq.Skipped):
+        return f"kept {result.seq} ({result.subject}): {result.reason}"
+    repeat = " (already replayed once: not published again)" if result.duplicate else ""
+    return (
+        f"replayed {result.seq}: {result.subject} event {result.event_id or '?'} "
+        f"as {result.stream} sequence {result.stream_seq}{repeat}"
+    )
+
+
+async def replay(js: JetStreamContext, args: argparse.Namespace) -> int:
+    if args.all == (args.seq is not None):
+        print("ots dlq replay: give either SEQ or --all", file=sys.stderr)
+        return 2
+    if args.seq is not None:
+        if args.service:
+            print("ots dlq replay: --service goes with --all", file=sys.stderr)
+            return 2
+        print(_describe(await dlq.replay(js, args.seq)))
+        return 0
+    results = await dlq.replay_all(js, args.service)
+    for result in results:
+        print(_describe(result))
+    kept = sum(isinstance(r, dlq.Skipped) for r in results)
+    print(f"{len(results) - kept} replayed, {kept} kept")
+    return 1 if kept else 0
+
+
+async def purge(
+    js: JetStreamContext, service: str | None, *, yes: bool, ask: Callable[[str], str]
+) -> int:
+    waiting = await dlq.count(js, service)
+    if not waiting:
+        print(f"no dead letters{_scope(service)}")
+        return 0
+    if not yes:
+        try:
+            answer = ask(f"delete {waiting} dead letter(s){_scope(service)}? type yes: ")
+        except EOFError:
+            answer = ""
+        if answer.strip() != "yes":
+            print("nothing purged")
+            return 1
+    print(f"purged {await dlq.purge(js, service)} dead letter(s){_scope(service)}")
+    return 0
