@@ -132,6 +132,15 @@ def hold(msgs: list[Msg], ack_wait_seconds: float) -> asyncio.Task[None]:
     return asyncio.create_task(keep_alive(msgs, ack_wait_seconds))
 
 
+def release(fetched: "asyncio.Task[tuple[list[Msg], asyncio.Task[None] | None]]") -> None:
+    """Stop holding a batch fetched but never to be processed (the consumer is stopping or
+    died), so that JetStream redelivers it after `ack_wait` instead of never."""
+    if fetched.done() and not fetched.cancelled() and fetched.exception() is None:
+        _, heartbeat = fetched.result()
+        if heartbeat is not None:
+            heartbeat.cancel()
+
+
 async def until_applied(
     apply: Callable[[], Awaitable[T]],
     pool: asyncpg.Pool,
@@ -199,6 +208,7 @@ class EventConsumer:
                     await self.process(msgs, heartbeat)
         finally:
             upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
+            release(upcoming)
             # Unread pulled messages would otherwise hold the connection's drain open.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

@@ -31,9 +31,10 @@ SPEC = ConsumerSpec("intake-faults", "OTS_EVENTS", ("ots.visit.cancelled",), max
 WORK_QUEUE = replace(GATEWAY_CONSUMER, max_deliver=2, ack_wait_seconds=1)
 
 
-def consumer(nc: Client, pool: asyncpg.Pool) -> EventConsumer:
+def consumer(nc: Client, pool: asyncpg.Pool, batch_size: int = 100) -> EventConsumer:
     return EventConsumer(service="intake", js=nc.jetstream(), pool=pool, spec=SPEC,
-                         handlers=[Handler(VISIT_CANCELLED, record)], fetch_timeout=0.2)  # fmt: skip
+                         handlers=[Handler(VISIT_CANCELLED, record)], fetch_timeout=0.2,
+                         batch_size=batch_size)  # fmt: skip
 
 
 async def eventually(probe: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
@@ -123,7 +124,10 @@ async def test_a_consumer_whose_dead_letter_publish_fails_is_restarted_and_catch
             await asyncio.sleep(0.02)
 
     running.append(asyncio.create_task(watch()))
-    running.append(asyncio.create_task(supervise("intake", worker, consumer(nc, db).run, stop)))
+    # One message a batch: the good one is prefetched, held, while the poison's letter fails;
+    # the dead consumer must let go of it, or it would stay in progress and never come back.
+    failing = consumer(nc, db, batch_size=1)
+    running.append(asyncio.create_task(supervise("intake", worker, failing.run, stop)))
     await eventually(rows_applied(db, 1))
 
     async def one_dead_letter() -> bool:
