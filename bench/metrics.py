@@ -40,6 +40,7 @@ from ots_runtime.broker import connect, ensure_consumer, provision
 from ots_runtime.consumer import EventConsumer
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.migrations import migrate
+from ots_runtime.subscriber import Durable, consuming
 from services.metrics.app import MIGRATIONS
 from services.metrics.consumer import BATCH_SIZE, CONSUMER, SUBSCRIPTION
 
@@ -109,25 +110,26 @@ async def raw_round(js: JetStreamContext, events: int) -> float:
     return events / (time.perf_counter() - started)
 
 
-async def metrics_round(js: JetStreamContext, pool: asyncpg.Pool, events: int) -> float:
+async def metrics_round(
+    nats_url: str, js: JetStreamContext, pool: asyncpg.Pool, events: int
+) -> float:
+    """The service's own path: FastStream's subscriber (`DurableBatch`) handing batches to the
+    metrics `EventConsumer`."""
     await pool.execute(f"TRUNCATE {', '.join(f'metrics.{t}' for t in TABLES.split(', '))}")
     await fresh_durable(js, CONSUMER.durable)
+    durable = Durable(SUBSCRIPTION.consumer, "metrics", batch_size=SUBSCRIPTION.batch_size)
     consumer = EventConsumer(
         service="metrics", js=js, pool=pool, spec=SUBSCRIPTION.consumer,
-        handlers=SUBSCRIPTION.handlers, batch_size=SUBSCRIPTION.batch_size,
-        apply_batch=SUBSCRIPTION.apply_batch,
+        handlers=SUBSCRIPTION.handlers, apply_batch=SUBSCRIPTION.apply_batch, stop=durable.stop,
     )  # fmt: skip
-    stop = asyncio.Event()
-    started = time.perf_counter()
-    task = asyncio.create_task(consumer.run(stop))
-    while True:
-        info = await js.consumer_info(CONSUMER.stream, CONSUMER.durable)
-        if info.delivered.stream_seq >= events and not info.num_ack_pending:
-            break
-        await asyncio.sleep(0.005)
-    elapsed = time.perf_counter() - started
-    stop.set()
-    await task
+    async with consuming(nats_url, durable, consumer, name="ots-bench-metrics-consumer"):
+        started = time.perf_counter()
+        while True:
+            info = await js.consumer_info(CONSUMER.stream, CONSUMER.durable)
+            if info.delivered.stream_seq >= events and not info.num_ack_pending:
+                break
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - started
     return events / elapsed
 
 
@@ -156,7 +158,7 @@ async def measure(nats_url: str, database_url: str, visits: int, rounds: int) ->
     ratios = []
     for r in range(1, rounds + 1):
         raw = await raw_round(js, events)
-        aggregated = await metrics_round(js, pool, events)
+        aggregated = await metrics_round(nats_url, js, pool, events)
         ratios.append(aggregated / raw)
         print(f"round {r}: raw consume+ack {raw:8.0f} ev/s   metrics {aggregated:8.0f} ev/s   "
               f"ratio {aggregated / raw:.2f}")  # fmt: skip

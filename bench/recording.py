@@ -44,6 +44,7 @@ from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.outbox import OutboxRelay
 from ots_runtime.settings import Settings
+from ots_runtime.subscriber import Durable, consuming
 from services.recording.app import gateway_options
 from services.recording.config import RecordingSettings
 from services.recording.domain.signing import ed25519_valid, sample_digest, signed_parts
@@ -125,25 +126,28 @@ async def raw_round(js: JetStreamContext, messages: list[GatewayMessage], batch:
     return len(messages) / elapsed
 
 
-async def recording_round(js: JetStreamContext, db: asyncpg.Pool, messages: list[GatewayMessage],
-                          config: RecordingSettings, verifier: SignatureVerifier,
-                          profile: cProfile.Profile | None) -> float:  # fmt: skip
+async def recording_round(nats_url: str, js: JetStreamContext, db: asyncpg.Pool,
+                          messages: list[GatewayMessage], config: RecordingSettings,
+                          verifier: SignatureVerifier, profile: cProfile.Profile | None) -> float:  # fmt: skip
+    """The service's own path: FastStream's subscriber (`DurableBatch`) handing batches to the
+    gateway consumer, and the outbox relay."""
     await publish(js, messages, raw=False)
     stored_before = await db.fetchval("SELECT count(*) FROM recording.captures")
-    stop = asyncio.Event()
-    consumer = GatewayConsumer(js, db, gateway_options(config), verifier=verifier)
+    options = gateway_options(config)
+    durable = Durable(CONSUMER, "recording", batch_size=options.batch_size)
+    consumer = GatewayConsumer(js, db, options, verifier=verifier, stop=durable.stop)
     relay = OutboxRelay(db, js, "recording")
-    if profile:
-        profile.enable()
-    started, cpu = time.perf_counter(), cpu_by_process()
-    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
-    await drained(js, db, stored_before + len(messages))
-    elapsed = time.perf_counter() - started
-    record_cpu("recording", cpu, len(messages))
-    if profile:
-        profile.disable()
-    stop.set()
-    await asyncio.gather(*tasks)
+    async with consuming(nats_url, durable, consumer, name="ots-bench-recording"):
+        if profile:
+            profile.enable()
+        started, cpu = time.perf_counter(), cpu_by_process()
+        relaying = asyncio.create_task(relay.run(durable.stop))
+        await drained(js, db, stored_before + len(messages))
+        elapsed = time.perf_counter() - started
+        record_cpu("recording", cpu, len(messages))
+        if profile:
+            profile.disable()
+    await relaying
     return len(messages) / elapsed
 
 
@@ -223,7 +227,9 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
     for round_ in range(args.rounds):
         messages = await prepare_round(db, device, args.people, round_)
         raw_rates.append(await raw_round(js, messages, config.gateway_batch_size))
-        rec_rates.append(await recording_round(js, db, messages, config, verifier, profile))
+        rec_rates.append(
+            await recording_round(nats_url, js, db, messages, config, verifier, profile)
+        )
         print(f"round {round_ + 1}: raw {raw_rates[-1]:8.0f}/s   recording {rec_rates[-1]:8.0f}/s"
               f"   ratio {rec_rates[-1] / raw_rates[-1]:.2f}")  # fmt: skip
     rejected = sum(

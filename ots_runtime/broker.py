@@ -31,6 +31,11 @@ def inbox_prefix(user: str | None) -> str:
     return f"_INBOX.{user}" if user else "_INBOX"
 
 
+def server_list(url: str) -> list[str]:
+    """`OTS_NATS_URL` may name every node of a cluster, separated by commas."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 async def connect(
     url: str, *, name: str, user: str | None = None, password: str | None = None
 ) -> Client:
@@ -41,7 +46,7 @@ async def connect(
         log.info("nats: reconnected")
 
     client: Client = await nats.connect(
-        url,
+        server_list(url),
         name=name,
         user=user,
         password=password,

@@ -4,7 +4,8 @@ Each message runs in its own savepoint inside one transaction per batch, so a ba
 cannot undo its neighbours, and the batch is acknowledged only after the commit. A service
 whose events fold together (counts, sums) may pass `apply_batch`: the whole batch is then
 claimed in the inbox with one statement and applied at once, falling back to the
-message-by-message path if that fails. The next batch is fetched while one is applied.
+message-by-message path if that fails. FastStream fetches the batches and hands them to
+`EventConsumer.handle` (`ots_runtime.subscriber`), prefetching the next while one is applied.
 """
 
 import asyncio
@@ -18,7 +19,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -173,6 +173,10 @@ async def until_applied(
 
 
 class EventConsumer:
+    """The handler of one durable's batches (see `ots_runtime.subscriber` for how FastStream
+    fetches them): applied in one transaction, held through a database outage, settled after
+    the commit."""
+
     def __init__(
         self,
         *,
@@ -181,58 +185,25 @@ class EventConsumer:
         pool: asyncpg.Pool,
         spec: ConsumerSpec,
         handlers: list[Handler],
-        batch_size: int = 100,
-        fetch_timeout: float = 1.0,
+        stop: asyncio.Event | None = None,
         apply_batch: BatchApply | None = None,
     ) -> None:
         self._service = service
-        self._js = js
         self._pool = pool
         self._spec = spec
         self._handlers = {h.spec.pattern: h for h in handlers}
-        self._batch_size = batch_size
-        self._fetch_timeout = fetch_timeout
         self._apply_folded = apply_batch
         self._dead = DeadLetterer(js, service)
-        self._stop = asyncio.Event()
+        self._stop = stop or asyncio.Event()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        self._stop = stop
-        sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
-        upcoming = asyncio.create_task(self._fetch(sub))
-        try:
-            while not stop.is_set():
-                msgs, heartbeat = await upcoming
-                upcoming = asyncio.create_task(self._fetch(sub))
-                if msgs:
-                    await self.process(msgs, heartbeat)
-        finally:
-            upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
-            release(upcoming)
-            # Unread pulled messages would otherwise hold the connection's drain open.
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+    async def handle(self, msgs: list[Msg]) -> None:
+        await self.process(msgs)
 
-    async def _fetch(
-        self, sub: JetStreamContext.PullSubscription
-    ) -> tuple[list[Msg], asyncio.Task[None] | None]:
-        """A batch, held in progress from now on: it may wait behind a batch that waits for
-        the database, and must not be redelivered meanwhile."""
-        try:
-            msgs: list[Msg] = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-        except (NatsTimeout, TimeoutError):
-            return [], None
-        except Exception as error:
-            log.warning("fetch on %s failed: %r", self._spec.durable, error)
-            await asyncio.sleep(0.5)
-            return [], None
-        return msgs, hold(msgs, self._spec.ack_wait_seconds)
+    async def close(self) -> None:
+        """Nothing outlives a batch here."""
 
-    async def process(
-        self, msgs: list[Msg], heartbeat: asyncio.Task[None] | None = None
-    ) -> list[Outcome]:
+    async def process(self, msgs: list[Msg]) -> list[Outcome]:
         started = time.perf_counter()
-        heartbeat = heartbeat or hold(msgs, self._spec.ack_wait_seconds)
         try:
             outcomes = await until_applied(
                 lambda: self._apply(msgs), self._pool, self._stop,
@@ -240,8 +211,6 @@ class EventConsumer:
             )  # fmt: skip
         except TRANSIENT as error:
             outcomes = [Outcome(m, "retry", f"{type(error).__name__}: {error}") for m in msgs]
-        finally:
-            heartbeat.cancel()
         if outcomes is None:
             return []  # stopping: left unsettled, redelivered after ack_wait
         await self._settle(outcomes)

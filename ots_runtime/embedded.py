@@ -5,6 +5,8 @@ machine needs nothing installed by hand. PostgreSQL refuses to run as root: as r
 server runs as an unprivileged system user that owns its data directory.
 """
 
+import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -12,12 +14,19 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats
+import nats.errors
+
 PG_SYSTEM_USER = "ots_postgres"
+CLUSTER_NAME = "ots"
 
 
 def free_port() -> int:
@@ -61,30 +70,168 @@ def postgres_bin_dir() -> Path:
 
 @dataclass
 class EmbeddedNats:
+    """One nats-server; in a cluster, with its name, route port and the cluster's route ports."""
+
     data_dir: Path
     port: int = field(default_factory=free_port)
     config: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    server_name: str | None = None
+    cluster_port: int | None = None
+    routes: tuple[int, ...] = ()
+    monitor_port: int | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self) -> "EmbeddedNats":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def arguments(self) -> list[str]:
         args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
                 "-sd", str(self.data_dir / "jetstream")]  # fmt: skip
+        if self.server_name:
+            args += ["--server_name", self.server_name]
+        if self.monitor_port:
+            args += ["-m", str(self.monitor_port)]
+        if self.cluster_port:
+            others = [f"nats://127.0.0.1:{p}" for p in self.routes if p != self.cluster_port]
+            args += ["--cluster_name", CLUSTER_NAME,
+                     "--cluster", f"nats://127.0.0.1:{self.cluster_port}",
+                     "--routes", ",".join(others)]  # fmt: skip
         if self.config:
             args += ["-c", str(self.config)]
+        return args
+
+    def start(self) -> "EmbeddedNats":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "nats-server.log").open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.arguments(), stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, process=self.process)
         return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=15)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all, as when the machine under it dies."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+    def healthy(self) -> bool:
+        """/healthz answers 200 once JetStream has a meta leader and this server's streams and
+        consumers are current; without a monitoring port, listening is all that can be known."""
+        if not self.monitor_port:
+            return self.running
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.monitor_port}/healthz", timeout=2
+            ) as answer:
+                return bool(answer.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if not self.running:
+                raise RuntimeError(f"nats-server {self.server_name or self.port} exited")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nats-server {self.server_name or self.port} not healthy")
+            time.sleep(0.2)
+
+
+@dataclass
+class NatsCluster:
+    """A JetStream cluster of `size` nats-servers on loopback, each with its own store, named
+    `ots-0`, `ots-1`, ...; any node may be SIGKILLed and restarted on its own ports."""
+
+    data_dir: Path
+    size: int = 3
+    nodes: list[EmbeddedNats] = field(default_factory=list)
+    stopped: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            routes = tuple(free_port() for _ in range(self.size))
+            self.nodes = [
+                EmbeddedNats(self.data_dir / f"ots-{i}", server_name=f"ots-{i}",
+                             cluster_port=routes[i], routes=routes, monitor_port=free_port())
+                for i in range(self.size)
+            ]  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated (OTS_NATS_URL)."""
+        return ",".join(self.urls)
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def start(self) -> "NatsCluster":
+        with self._lock:
+            self.stopped = False
+            for node in self.nodes:
+                node.start()
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        for node in self.nodes:
+            if node.running:
+                node.wait_healthy(timeout)
+
+    def stop(self) -> None:
+        """Every node, and no node restarted after: a restart still under way in another thread
+        (a cancelled outage) finds the cluster stopped."""
+        with self._lock:
+            self.stopped = True
+            for node in self.nodes:
+                node.stop()
+
+    def node(self, server_name: str) -> int:
+        """The index of the node a stream's cluster info names (`cluster.leader`)."""
+        return next(i for i, n in enumerate(self.nodes) if n.server_name == server_name)
+
+    def kill(self, index: int) -> None:
+        self.nodes[index].kill()
+
+    def restart(self, index: int, timeout: float = 60.0) -> None:
+        """Start a stopped or killed node again on its ports and store; back once it has
+        caught up (healthy). A node still running is only waited for."""
+        node = self.nodes[index]
+        with self._lock:
+            if self.stopped:
+                raise RuntimeError("the cluster was stopped: no node starts again")
+            if not node.running:
+                node.start()
+        node.wait_healthy(timeout)
+
+    async def stream_leader(self, stream: str, patience: float = 30.0) -> int:
+        """The index of the node leading `stream` now: asked of any node that answers, and
+        again while the stream has no leader (an election under way)."""
+        nc = await nats.connect(
+            [n.url for n in self.nodes if n.running], connect_timeout=2, max_reconnect_attempts=5
+        )
+        try:
+            js, deadline = nc.jetstream(), time.monotonic() + patience
+            while True:
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    info = await js.stream_info(stream)
+                    if info.cluster and info.cluster.leader:
+                        return self.node(info.cluster.leader)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"stream {stream} has no leader after {patience}s")
+                await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
 
 
 def _pg_user() -> str | None:

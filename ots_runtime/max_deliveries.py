@@ -19,13 +19,12 @@ from dataclasses import dataclass
 
 import asyncpg
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from contracts.streams import ADVISORIES, MAX_DELIVERIES_ADVISORY, Retention, stream_named
 from ots_runtime.broker import ConsumerSpec
-from ots_runtime.consumer import hold, until_applied
+from ots_runtime.consumer import until_applied
 from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.telemetry import MAX_DELIVERIES
 
@@ -69,32 +68,25 @@ def inbox_keys(data: bytes, stream_seq: int) -> list[str]:
 
 
 class MaxDeliveriesWatcher:
+    """The handler of the service's `<service>-max-deliveries` durable."""
+
     def __init__(
         self, *, service: str, js: JetStreamContext, pool: asyncpg.Pool,
         watched: list[ConsumerSpec], redact: Mapping[str, Redact] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
         self._service, self._js, self._pool = service, js, pool
-        self._spec = watcher_spec(service, watched)
+        self.spec = watcher_spec(service, watched)
         self._redact = dict(redact or {})
         self._dead = DeadLetterer(js, service)
+        self._stop = stop or asyncio.Event()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(20, timeout=1.0)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                for msg in msgs:
-                    heartbeat = hold([msg], self._spec.ack_wait_seconds)
-                    try:
-                        await self._settle(msg, stop)
-                    finally:
-                        heartbeat.cancel()
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+    async def handle(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            await self._settle(msg, self._stop)
+
+    async def close(self) -> None:
+        """Nothing outlives a batch here."""
 
     async def _settle(self, msg: Msg, stop: asyncio.Event) -> None:
         advisory = Advisory.read(msg.data)
@@ -107,7 +99,7 @@ class MaxDeliveriesWatcher:
         keys = inbox_keys(data, advisory.stream_seq)
         applied = await until_applied(
             lambda: self._in_inbox(advisory.consumer, keys), self._pool, stop,
-            (self._service, self._spec.durable),
+            (self._service, self.spec.durable),
         )  # fmt: skip
         if applied is None:
             return  # stopping

@@ -25,6 +25,16 @@ CREATE TABLE IF NOT EXISTS {schema}.inbox (
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
 );
+-- The pruner (ots_runtime/pruning.py) deletes by age; the column is as old as the table.
+-- Looked up first: CREATE INDEX IF NOT EXISTS would lock out the running replicas' inbox
+-- writes at every start-up, even when the index is there.
+DO $$
+BEGIN
+    IF to_regclass('{schema}.inbox_by_processed_at') IS NULL THEN
+        CREATE INDEX inbox_by_processed_at ON {schema}.inbox (processed_at);
+    END IF;
+END
+$$;
 """
 
 

@@ -1,22 +1,33 @@
-"""One service's connections and background work: outbox relay and event consumers."""
+"""One service's connections and background work: its FastStream broker and durable
+consumers, the watcher of their max-deliveries advisories, the outbox relay."""
 
 import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from ots_runtime import db
-from ots_runtime.broker import ConsumerSpec, connect, streams_present
+from ots_runtime.broker import ConsumerSpec, streams_present
 from ots_runtime.consumer import BatchApply, EventConsumer, Handler
 from ots_runtime.max_deliveries import MaxDeliveriesWatcher, Redact
 from ots_runtime.outbox import OutboxRelay
+from ots_runtime.pruning import run_pruner
 from ots_runtime.settings import Settings
+from ots_runtime.subscriber import (
+    BatchConsumer,
+    Durable,
+    inbox_of,
+    make_broker,
+    subscribe_durable,
+)
 from ots_runtime.supervision import Work, Worker, supervise
 
 log = logging.getLogger(__name__)
@@ -30,20 +41,40 @@ class Subscription:
     batch_size: int = 100
 
 
+@dataclass(frozen=True)
+class Consumption:
+    """A durable a service consumes with a handler of its own (not an `EventConsumer`)."""
+
+    consumer: ConsumerSpec
+    make: Callable[["ServiceRuntime"], BatchConsumer]
+    batch_size: int = 100
+    redact: Redact | None = None  # the body its dead letters keep
+
+
 @dataclass
 class ServiceRuntime:
     service: str
     pool: asyncpg.Pool
+    broker: NatsBroker
     nc: Client
     js: JetStreamContext
+    inbox: bytes
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     workers: dict[str, Worker] = field(default_factory=dict)
+    consumers: list[BatchConsumer] = field(default_factory=list)
 
     def keep_running(self, name: str, work: Work) -> None:
         """Run `work(stop)` for the service's whole life, restarted whenever it dies."""
         worker = self.workers[name] = Worker(name)
         self.tasks.append(asyncio.create_task(supervise(self.service, worker, work, self.stop)))
+
+    def consume(self, spec: ConsumerSpec, consumer: BatchConsumer, batch_size: int) -> None:
+        """Hand the batches of durable `spec` to `consumer`, through a FastStream subscriber."""
+        durable = Durable(spec, self.service, self.stop, self.inbox, batch_size)
+        self.workers[spec.durable] = durable.worker
+        self.consumers.append(consumer)
+        subscribe_durable(self.broker, durable, consumer.handle)
 
     def workers_ready(self) -> bool:
         return all(worker.running for worker in self.workers.values())
@@ -65,9 +96,13 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.nc.drain(), timeout=5)
+            await asyncio.wait_for(self.broker.stop(), timeout=10)
+        for consumer in self.consumers:
+            with contextlib.suppress(Exception):
+                await consumer.close()
         if not self.nc.is_closed:
-            await self.nc.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.drain(), timeout=5)
         await self.pool.close()
 
 
@@ -79,45 +114,47 @@ async def start_runtime(
     relay_outbox: bool = True,
     pool_size: int = 10,
     reset_sessions: bool = True,
-    also_watched: tuple[ConsumerSpec, ...] = (),
-    redact: Mapping[str, Redact] | None = None,
+    also: tuple[Consumption, ...] = (),
 ) -> ServiceRuntime:
-    """The service's pool, connection, outbox relay and consumers, each kept running, and the
-    watcher of its consumers' max-deliveries advisories (those of `subscriptions` and of
-    `also_watched`, which the service consumes itself), dead-lettering bodies through
-    `redact[durable]` where given."""
+    """The service's pool and broker; its event consumers (`subscriptions`) and those with
+    handlers of their own (`also`), each a FastStream subscriber kept running; the watcher of
+    their max-deliveries advisories; the outbox relay."""
     nats_url, database_url = settings.require_urls()
     pool = await db.create_pool(database_url, max_size=pool_size, reset_sessions=reset_sessions)
-    nc = await connect(
-        nats_url, name=f"ots-{service}", user=settings.nats_user, password=settings.nats_password
-    )
-    runtime = ServiceRuntime(service, pool, nc, nc.jetstream())
+    user, password = settings.nats_user, settings.nats_password
+    broker = make_broker(nats_url, name=f"ots-{service}", user=user, password=password)
+    nc: Client = await broker.connect()
+    inbox = inbox_of(user)
+    runtime = ServiceRuntime(service, pool, broker, nc, nc.jetstream(), inbox)
+    for sub in subscriptions:
+        runtime.consume(sub.consumer, _event_consumer(runtime, sub), sub.batch_size)
+    for extra in also:
+        runtime.consume(extra.consumer, extra.make(runtime), extra.batch_size)
+    watched = [sub.consumer for sub in subscriptions] + [extra.consumer for extra in also]
+    redact = {e.consumer.durable: e.redact for e in also if e.redact is not None}
+    watcher = MaxDeliveriesWatcher(service=service, js=runtime.js, pool=pool, watched=watched,
+                                   redact=redact, stop=runtime.stop)  # fmt: skip
+    runtime.consume(watcher.spec, watcher, batch_size=20)
+    await broker.start()
     if relay_outbox:
         relay = OutboxRelay(pool, runtime.js, service)
         runtime.keep_running("outbox-relay", relay.run)
-    for sub in subscriptions:
-        runtime.keep_running(sub.consumer.durable, _consumer_of(runtime, sub))
-    watched = [sub.consumer for sub in subscriptions] + list(also_watched)
-    watcher = MaxDeliveriesWatcher(
-        service=service, js=runtime.js, pool=pool, watched=watched, redact=redact
-    )
-    runtime.keep_running("max-deliveries", watcher.run)
-    log.info("%s runtime started with %d consumer(s)", service, len(subscriptions))
+    retention = timedelta(hours=settings.inbox_retention_hours)
+
+    async def prune(stop: asyncio.Event) -> None:
+        await run_pruner(pool, service, None, retention, stop)
+
+    runtime.keep_running("pruner", prune)
+    log.info("%s runtime started with %d consumer(s)", service, len(runtime.consumers))
     calm_the_collector()
     return runtime
 
 
-def _consumer_of(runtime: ServiceRuntime, sub: Subscription) -> Work:
-    """A fresh consumer for every (re)start: nothing of a dead one's state is reused."""
-
-    async def run(stop: asyncio.Event) -> None:
-        consumer = EventConsumer(
-            service=runtime.service, js=runtime.js, pool=runtime.pool, spec=sub.consumer,
-            handlers=sub.handlers, batch_size=sub.batch_size, apply_batch=sub.apply_batch,
-        )  # fmt: skip
-        await consumer.run(stop)
-
-    return run
+def _event_consumer(runtime: ServiceRuntime, sub: Subscription) -> EventConsumer:
+    return EventConsumer(
+        service=runtime.service, js=runtime.js, pool=runtime.pool, spec=sub.consumer,
+        handlers=sub.handlers, apply_batch=sub.apply_batch, stop=runtime.stop,
+    )  # fmt: skip
 
 
 def calm_the_collector() -> None:

@@ -5,7 +5,14 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.streams import ALL_STREAMS
+
 PLACEHOLDER = "change-me"
+# A processed message whose ack was lost comes back within max_deliver x ack_wait (5 x 30 s
+# plus nak back-offs of at most 30 s: minutes). A day bounds that generously for every
+# consumer without restating each ConsumerSpec here; an outage between commit and ack
+# stretches it by the outage, which is what the week of the default is for.
+REDELIVERY_BOUND_HOURS = 24.0
 
 
 class Settings(BaseSettings):
@@ -26,6 +33,19 @@ class Settings(BaseSettings):
     embedded_nats_port: int = 14222
     embedded_postgres_port: int = 15432
     data_dir: str = ".ots"
+    inbox_retention_hours: float = 7 * 24
+
+    @model_validator(mode="after")
+    def _keep_repeat_guards_longer_than_repeats_arrive(self) -> Self:
+        duplicate_window = max(s.duplicate_window_seconds for s in ALL_STREAMS) / 3600
+        floor = max(duplicate_window, REDELIVERY_BOUND_HOURS)
+        if self.inbox_retention_hours <= floor:
+            raise ValueError(
+                f"OTS_INBOX_RETENTION_HOURS must be longer than {floor:g} h (the streams' "
+                f"duplicate window is {duplicate_window:g} h, redeliveries are bounded by "
+                f"{REDELIVERY_BOUND_HOURS:g} h): a repeat arriving later would be applied twice"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Self:

@@ -13,6 +13,7 @@ from nats.js.errors import NotFoundError
 
 from contracts.streams import EVENTS
 from contracts.subjects import RECAPTURE_REQUESTED
+from ots.simulate.observed import patiently
 
 EVENTS_STREAM = EVENTS.name
 RecaptureKey = tuple[str, str, str, str, int]
@@ -29,7 +30,7 @@ class RecaptureInbox:
 
     async def open(self) -> None:
         """From now on: requests published before this gateway started are not its day's."""
-        info = await self.js.stream_info(EVENTS_STREAM)
+        info = await patiently(lambda: self.js.stream_info(EVENTS_STREAM))
         self.next_seq = info.state.last_seq + 1
         self.task = asyncio.create_task(self._read())
 

@@ -36,19 +36,37 @@ async def wait_for_plans(
 async def wait_for_completion(
     operators: Operators, worked: list[Requested], progress: Progress, patience: float
 ) -> None:
-    """Until every worked visit is completed in intake, or patience runs out (then verified)."""
+    """Until every worked visit is completed in intake and settled there, or patience runs out
+    (then verified)."""
     with_time = asyncio.get_running_loop().time() + patience
     while asyncio.get_running_loop().time() < with_time:
         seen = await statuses(operators, worked)
         progress.completed = sum(v["status"] == "completed" for v in seen.values())
-        if progress.completed == len(worked):
+        if all(settled(v) for v in seen.values()):
             return
         await asyncio.sleep(POLL_SECONDS)
 
 
-def people_absent(visit: dict[str, Any]) -> int | None:
+def completion(visit: dict[str, Any]) -> dict[str, Any] | None:
     done = [h for h in visit["history"] if h["type"].startswith("ots.visit.completed")]
-    return done[-1].get("people_absent") if done else None
+    return done[-1] if done else None
+
+
+def settled(visit: dict[str, Any]) -> bool:
+    """Completed, and its count of people recorded caught up with what the completion reports:
+    replicas of intake on one durable consumer may apply a visit's completion before the
+    last of its recordings."""
+    done = completion(visit)
+    return (
+        visit["status"] == "completed"
+        and done is not None
+        and visit["people_recorded"] >= (done.get("people_recorded") or 0)
+    )
+
+
+def people_absent(visit: dict[str, Any]) -> int | None:
+    done = completion(visit)
+    return done.get("people_absent") if done else None
 
 
 async def intake_differences(

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ots_runtime.http import install_service_endpoints
-from ots_runtime.service import Subscription, start_runtime
+from ots_runtime.service import Consumption, ServiceRuntime, Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.recording import closing, events
 from services.recording.api import router
@@ -38,19 +38,20 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(
-            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)],
-            also_watched=(GATEWAY_CONSUMER,), redact={GATEWAY_CONSUMER.durable: without_sample},
-        )  # fmt: skip
+        def gateway(runtime: ServiceRuntime) -> GatewayConsumer:
+            return GatewayConsumer(runtime.js, runtime.pool, options, stop=runtime.stop)
 
-        async def gateway(stop: asyncio.Event) -> None:
-            await GatewayConsumer(runtime.js, runtime.pool, options).run(stop)
+        work_queue = Consumption(
+            GATEWAY_CONSUMER, gateway, options.batch_size, redact=without_sample
+        )
+        runtime = await start_runtime(
+            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)], also=(work_queue,)
+        )
 
         async def sweeper(stop: asyncio.Event) -> None:
             grace, every = config.close_grace_seconds, config.close_check_seconds
             await closing.run_sweeper(runtime.pool, grace, every, stop)
 
-        runtime.keep_running(GATEWAY_CONSUMER.durable, gateway)
         runtime.keep_running("close-sweeper", sweeper)
         app.state.runtime = runtime
         if not config.recording_read_token:

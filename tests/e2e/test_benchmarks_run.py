@@ -15,6 +15,7 @@ REPORTS = {
     "dispatch": "| 300 | 10 |",
     "recording": "ratio",
     "metrics": "counts exact",
+    "soak": "soak verdict (quick, reported only)",
 }
 
 

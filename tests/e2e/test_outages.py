@@ -12,8 +12,7 @@ from ots.simulate.day import simulate_day
 from ots.simulate.expected import DEAD_LETTERS
 from ots.simulate.observed import differences
 from ots_runtime.broker import connect
-from tests.e2e.test_crash_recovery import figures_now
-from tests.support.e2e_system import SERVICES, System, running_system
+from tests.support.e2e_system import SERVICES, System, figures_now, running_system
 
 SEED = 6
 DATABASE_OUTAGE_SECONDS = 60

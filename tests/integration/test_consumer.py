@@ -15,7 +15,8 @@ from contracts.subjects import VISIT_CANCELLED
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
 from ots_runtime.consumer import EventConsumer, Handler
 from ots_runtime.settings import Settings
-from tests.support.events import published
+from ots_runtime.subscriber import Durable, consuming
+from tests.support.events import published, url_of
 
 SPEC = ConsumerSpec("intake-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=3,
                     ack_wait_seconds=2)  # fmt: skip
@@ -36,13 +37,11 @@ async def record(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
 async def consume_until_quiet(nc: Client, db: asyncpg.Pool, seconds: float = 3.0) -> None:
     js = nc.jetstream()
     await ensure_consumer(js, SPEC)
+    durable = Durable(SPEC, "intake", fetch_timeout=0.2)
     consumer = EventConsumer(service="intake", js=js, pool=db, spec=SPEC,
-                             handlers=[Handler(VISIT_CANCELLED, record)], fetch_timeout=0.2)  # fmt: skip
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    await asyncio.sleep(seconds)
-    stop.set()
-    await task
+                             handlers=[Handler(VISIT_CANCELLED, record)], stop=durable.stop)  # fmt: skip
+    async with consuming(url_of(nc), durable, consumer):
+        await asyncio.sleep(seconds)
 
 
 async def publish(nc: Client, subject: str, body: bytes, msg_id: str) -> None:

@@ -20,9 +20,10 @@ from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.embedded import EmbeddedPostgres
 from ots_runtime.max_deliveries import MaxDeliveriesWatcher, watcher_spec
 from ots_runtime.settings import Settings
-from ots_runtime.supervision import Worker, supervise
+from ots_runtime.subscriber import Durable, DurableBatch, consuming
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
 from tests.integration.test_consumer import applied, cancelled, publish, record
+from tests.support.events import url_of
 
 __all__ = ["applied"]  # the fixture, used by name
 SPEC = ConsumerSpec("intake-faults", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
@@ -31,10 +32,13 @@ SPEC = ConsumerSpec("intake-faults", "OTS_EVENTS", ("ots.visit.cancelled",), max
 WORK_QUEUE = replace(GATEWAY_CONSUMER, max_deliver=2, ack_wait_seconds=1)
 
 
-def consumer(nc: Client, pool: asyncpg.Pool, batch_size: int = 100) -> EventConsumer:
-    return EventConsumer(service="intake", js=nc.jetstream(), pool=pool, spec=SPEC,
-                         handlers=[Handler(VISIT_CANCELLED, record)], fetch_timeout=0.2,
-                         batch_size=batch_size)  # fmt: skip
+def consuming_events(
+    nc: Client, pool: asyncpg.Pool, batch_size: int = 100
+) -> contextlib.AbstractAsyncContextManager[DurableBatch]:
+    durable = Durable(SPEC, "intake", batch_size=batch_size, fetch_timeout=0.2)
+    consumer = EventConsumer(service="intake", js=nc.jetstream(), pool=pool, spec=SPEC,
+                             handlers=[Handler(VISIT_CANCELLED, record)], stop=durable.stop)  # fmt: skip
+    return consuming(url_of(nc), durable, consumer)
 
 
 async def eventually(probe: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
@@ -64,6 +68,12 @@ async def dead_letters(nc: Client) -> int:
 
 
 @pytest.fixture
+async def consumers() -> AsyncIterator[contextlib.AsyncExitStack]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
 async def running() -> AsyncIterator[list[asyncio.Task[None]]]:
     tasks: list[asyncio.Task[None]] = []
     yield tasks
@@ -75,24 +85,20 @@ async def running() -> AsyncIterator[list[asyncio.Task[None]]]:
 
 
 async def test_a_database_outage_longer_than_every_retry_spends_no_delivery_attempt(
-    applied: None, nc: Client, db: asyncpg.Pool, postgres_server: EmbeddedPostgres,
-    running: list[asyncio.Task[None]],
-) -> None:  # fmt: skip
+    applied: None, nc: Client, db: asyncpg.Pool, postgres_server: EmbeddedPostgres
+) -> None:
     await ensure_consumer(nc.jetstream(), SPEC)
-    stop = asyncio.Event()
-    running.append(asyncio.create_task(consumer(nc, db).run(stop)))
-    await asyncio.to_thread(postgres_server.stop)
-    try:
-        for i in range(3):
-            await publish(nc, "ots.visit.cancelled", cancelled(f"v-{i}"), f"outage-{i}")
-        # Four times max_deliver × ack_wait: every retry schedule would have given up.
-        await asyncio.sleep(4 * SPEC.max_deliver * SPEC.ack_wait_seconds)
-    finally:
-        await asyncio.to_thread(postgres_server.start, fsync=False)
+    async with consuming_events(nc, db):
+        await asyncio.to_thread(postgres_server.stop)
+        try:
+            for i in range(3):
+                await publish(nc, "ots.visit.cancelled", cancelled(f"v-{i}"), f"outage-{i}")
+            # Four times max_deliver × ack_wait: every retry schedule would have given up.
+            await asyncio.sleep(4 * SPEC.max_deliver * SPEC.ack_wait_seconds)
+        finally:
+            await asyncio.to_thread(postgres_server.start, fsync=False)
+        await eventually(rows_applied(db, 3))
 
-    await eventually(rows_applied(db, 3))
-    stop.set()
-    await running.pop()
     assert await dead_letters(nc) == 0
     info = await nc.jetstream().consumer_info("OTS_EVENTS", SPEC.durable)
     assert info.num_redelivered == 0 and info.num_ack_pending == 0 and info.num_pending == 0
@@ -115,34 +121,35 @@ async def test_a_consumer_whose_dead_letter_publish_fails_is_restarted_and_catch
     monkeypatch.setattr(DeadLetterer, "send", send_failing_once)
     await publish(nc, "ots.visit.cancelled", b"{not json", "poison")
     await publish(nc, "ots.visit.cancelled", cancelled("v-after"), "good")
-    worker, stop = Worker("intake-faults"), asyncio.Event()
     seen_down: list[bool] = []
 
-    async def watch() -> None:
-        while True:
-            seen_down.append(not worker.running)
-            await asyncio.sleep(0.02)
-
-    running.append(asyncio.create_task(watch()))
     # One message a batch: the good one is prefetched, held, while the poison's letter fails;
     # the dead consumer must let go of it, or it would stay in progress and never come back.
-    failing = consumer(nc, db, batch_size=1)
-    running.append(asyncio.create_task(supervise("intake", worker, failing.run, stop)))
-    await eventually(rows_applied(db, 1))
+    async with consuming_events(nc, db, batch_size=1) as subscriber:
+        worker = subscriber.ots.worker
 
-    async def one_dead_letter() -> bool:
-        return await dead_letters(nc) == 1
+        async def watch() -> None:
+            while True:
+                seen_down.append(not worker.running)
+                await asyncio.sleep(0.02)
 
-    await eventually(one_dead_letter)
+        running.append(asyncio.create_task(watch()))
+        await eventually(rows_applied(db, 1))
 
-    assert failures == ["refused"] and worker.restarts >= 1 and worker.running
+        async def one_dead_letter() -> bool:
+            return await dead_letters(nc) == 1
+
+        await eventually(one_dead_letter)
+        assert worker.running
+
+    assert failures == ["refused"] and worker.restarts >= 1
     assert "NATS leader election" in worker.last_error
     assert any(seen_down), "the worker was seen not running while it waited to restart"
     assert await dead_letters(nc) == 1
 
 
 async def settle_on_advisories(
-    nc: Client, db: asyncpg.Pool, watched: ConsumerSpec, running: list[asyncio.Task[None]]
+    nc: Client, db: asyncpg.Pool, watched: ConsumerSpec, running: contextlib.AsyncExitStack
 ) -> None:
     js = nc.jetstream()
     await ensure_consumer(js, watched)
@@ -151,7 +158,8 @@ async def settle_on_advisories(
         service="recording", js=js, pool=db, watched=[watched],
         redact={watched.durable: lambda body: body.replace(b"SAMPLE", b"")},
     )  # fmt: skip
-    running.append(asyncio.create_task(watcher.run(asyncio.Event())))
+    durable = Durable(watcher.spec, "recording", fetch_timeout=0.2)
+    await running.enter_async_context(consuming(url_of(nc), durable, watcher))
 
 
 async def deliver_and_never_settle(nc: Client, spec: ConsumerSpec) -> None:
@@ -169,9 +177,9 @@ def capture(event_id: str) -> bytes:
 
 
 async def test_a_message_that_reached_max_deliver_unsettled_is_dead_lettered_and_leaves_the_queue(
-    settings: Settings, nc: Client, db: asyncpg.Pool, running: list[asyncio.Task[None]]
+    settings: Settings, nc: Client, db: asyncpg.Pool, consumers: contextlib.AsyncExitStack
 ) -> None:
-    await settle_on_advisories(nc, db, WORK_QUEUE, running)
+    await settle_on_advisories(nc, db, WORK_QUEUE, consumers)
     await publish(nc, "ots.gateway.dev-1.capture", capture("cap-1"), "cap-1")
     await deliver_and_never_settle(nc, WORK_QUEUE)
 
@@ -184,13 +192,13 @@ async def test_a_message_that_reached_max_deliver_unsettled_is_dead_lettered_and
 
 
 async def test_a_message_applied_but_never_acknowledged_is_not_dead_lettered(
-    settings: Settings, nc: Client, db: asyncpg.Pool, running: list[asyncio.Task[None]]
+    settings: Settings, nc: Client, db: asyncpg.Pool, consumers: contextlib.AsyncExitStack
 ) -> None:
     await db.execute(
         "INSERT INTO recording.inbox (consumer, event_id) VALUES ($1, 'cap-2')",
         WORK_QUEUE.durable,
     )
-    await settle_on_advisories(nc, db, WORK_QUEUE, running)
+    await settle_on_advisories(nc, db, WORK_QUEUE, consumers)
     await publish(nc, "ots.gateway.dev-1.capture", capture("cap-2"), "cap-2")
     await deliver_and_never_settle(nc, WORK_QUEUE)
 

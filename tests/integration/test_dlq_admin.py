@@ -19,10 +19,13 @@ from contracts.streams import DLQ
 from contracts.subjects import GATEWAY_CAPTURE, VISIT_CANCELLED, VISIT_REQUESTED
 from ots import dlq
 from ots.cli import admin, parser
+from ots_runtime import subscriber
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
 from ots_runtime.consumer import EventConsumer, Handle, Handler
 from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.settings import Settings
+from ots_runtime.subscriber import Durable
+from tests.support.events import url_of
 
 SPEC = ConsumerSpec("intake-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
                     ack_wait_seconds=2)  # fmt: skip
@@ -191,15 +194,11 @@ async def after_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> Non
 
 @contextlib.asynccontextmanager
 async def consuming(nc: Client, db: asyncpg.Pool, handle: Handle) -> AsyncIterator[None]:
+    durable = Durable(SPEC, "intake", fetch_timeout=0.2)
     consumer = EventConsumer(service="intake", js=nc.jetstream(), pool=db, spec=SPEC,
-                             handlers=[Handler(VISIT_CANCELLED, handle)], fetch_timeout=0.2)  # fmt: skip
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
+                             handlers=[Handler(VISIT_CANCELLED, handle)], stop=durable.stop)  # fmt: skip
+    async with subscriber.consuming(url_of(nc), durable, consumer):
         yield
-    finally:
-        stop.set()
-        await task
 
 
 async def settled_up_to(js: JetStreamContext, stream_seq: int) -> bool:

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from ots_runtime.consumer import EventConsumer
 from ots_runtime.settings import Settings
+from ots_runtime.subscriber import DurableBatch
 from services.intake.app import create_app
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
 from tests.support.events import published
@@ -240,16 +240,16 @@ async def test_concurrent_retries_with_one_idempotency_key_create_one_visit(
 async def test_readiness_is_503_while_a_consumer_is_down_and_200_once_it_is_restarted(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_run = EventConsumer.run
+    real_loop = DurableBatch._fetch_and_handle
     broken = asyncio.Event()
     broken.set()
 
-    async def run_unless_broken(self: EventConsumer, stop: asyncio.Event) -> None:
+    async def loop_unless_broken(self: DurableBatch, stop: asyncio.Event) -> None:
         if broken.is_set():
             raise ConnectionError("an ack on a closed connection")
-        await real_run(self, stop)
+        await real_loop(self, stop)
 
-    monkeypatch.setattr(EventConsumer, "run", run_unless_broken)
+    monkeypatch.setattr(DurableBatch, "_fetch_and_handle", loop_unless_broken)
     async with serving(create_app(settings)) as intake:
         answer = await readiness(intake, 503, within=10)
         assert answer.json()["checks"]["consumers"] is False

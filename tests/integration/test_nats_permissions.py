@@ -53,6 +53,7 @@ from ots_runtime.embedded import free_port, nats_server_binary, wait_for_port
 from ots_runtime.max_deliveries import watcher_spec
 from ots_runtime.outbox import OutboxRelay, enqueue
 from ots_runtime.settings import Settings
+from ots_runtime.subscriber import Durable, consuming, inbox_of
 from services.intake import read_model
 from services.metrics.adapters.snapshot import _lags
 
@@ -535,7 +536,7 @@ async def test_a_gateway_hears_its_recaptures_and_the_routes_only(
 
 
 async def test_intakes_outbox_relay_and_consumer_work_as_intake(
-    connected: dict[str, Session], admin: Session, settings: Settings
+    connected: dict[str, Session], admin: Session, settings: Settings, broker: Broker
 ) -> None:
     """The real relay publishes; the real consumer fetches, handles, acks, and dead-letters a
     malformed message: all with intake's permissions and nothing refused."""
@@ -552,19 +553,19 @@ async def test_intakes_outbox_relay_and_consumer_work_as_intake(
 
         await publish_as(connected["dispatch"], VISIT_SCHEDULED)  # of a visit intake never had
         await publish_as(connected["dispatch"], VISIT_UNASSIGNED, body=b"{not json")
+        # Through FastStream, as the service consumes: its replies too must come under
+        # `_INBOX.intake`, or the server refuses the subscription and nothing arrives.
+        durable = Durable(read_model.CONSUMER, "intake", inbox=inbox_of("intake"),
+                          fetch_timeout=0.2)  # fmt: skip
         consumer = EventConsumer(service="intake", js=intake.js, pool=pool, spec=read_model.CONSUMER,
-                                 handlers=read_model.HANDLERS, fetch_timeout=0.2)  # fmt: skip
-        stop = asyncio.Event()
-        task = asyncio.create_task(consumer.run(stop))
-        try:
+                                 handlers=read_model.HANDLERS, stop=durable.stop)  # fmt: skip
+        async with consuming(broker.url, durable, consumer, user="intake",
+                             password=password("intake")):  # fmt: skip
             for _ in range(100):
                 info = await admin.js.consumer_info("OTS_EVENTS", read_model.CONSUMER.durable)
                 if not info.num_pending and not info.num_ack_pending:
                     break
                 await asyncio.sleep(0.1)
-        finally:
-            stop.set()
-            await task
         assert not info.num_pending and not info.num_ack_pending
         letter = await admin.js.get_last_msg("OTS_DLQ", "ots.dlq.intake")
         assert b"{not json" in (letter.data or b"") and b"invalid message" in (letter.data or b"")

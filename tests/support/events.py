@@ -33,3 +33,10 @@ async def published(
     finally:
         await sub.unsubscribe()
     return seen
+
+
+def url_of(nc: Client) -> str:
+    """The server `nc` is connected to, for a broker of a test's own beside it."""
+    assert nc.connected_url is not None
+    url: str = nc.connected_url.geturl()
+    return url

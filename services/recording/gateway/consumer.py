@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from contracts.subjects import (
@@ -87,37 +86,25 @@ def inbox_key(item: Inbound | Unreadable) -> str:
 
 
 class GatewayConsumer:
+    """The handler of the work queue's batches, pipelined: batch N+1 is decoded (and N+2
+    fetched) while batch N commits and is acked. Batches still apply one after the other,
+    each seeing what the previous one wrote."""
+
     def __init__(
         self, js: JetStreamContext, pool: asyncpg.Pool, options: GatewayOptions,
         spec: ConsumerSpec = CONSUMER, verifier: SignatureVerifier | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
         self._js, self._pool, self._options, self._spec = js, pool, options, spec
         self._dead = DeadLetterer(js, SERVICE)
         self._owns_verifier = verifier is None
         self._verifier = verifier or SignatureVerifier(options.verify_workers)
-        self._stop = asyncio.Event()
+        self._stop = stop or asyncio.Event()
+        self._committing: asyncio.Task[None] | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Pipelined: batch N+1 is fetched and decoded while batch N commits and is acked.
-        Batches still apply one after the other, each seeing what the previous one wrote."""
-        self._stop = stop
-        sub = await self._js.pull_subscribe_bind(self._spec.durable, stream=self._spec.stream)
-        committing: asyncio.Task[None] | None = None
-        try:
-            while not stop.is_set():
-                msgs = await self._fetch(sub)
-                if msgs:
-                    committing = await self._decode_then_commit(msgs, committing)
-        finally:
-            if committing is not None:
-                await committing
-            if self._owns_verifier:
-                self._verifier.close()
-
-    async def _decode_then_commit(
-        self, msgs: list[Msg], previous: asyncio.Task[None] | None
-    ) -> asyncio.Task[None]:
+    async def handle(self, msgs: list[Msg]) -> None:
         heartbeat = asyncio.create_task(keep_alive(msgs, self._spec.ack_wait_seconds))
+        previous, self._committing = self._committing, None  # a failed one is not awaited twice
         try:
             items = await self._decode_yielding(msgs)
             if previous is not None:
@@ -125,17 +112,16 @@ class GatewayConsumer:
         except BaseException:
             heartbeat.cancel()  # otherwise it would hold these messages in progress forever
             raise
-        return asyncio.create_task(self._commit(msgs, items, heartbeat))
+        self._committing = asyncio.create_task(self._commit(msgs, items, heartbeat))
 
-    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    async def close(self) -> None:
+        """The last batch committed and settled; the signature workers stopped."""
         try:
-            return await sub.fetch(self._options.batch_size, timeout=self._options.fetch_timeout)
-        except (NatsTimeout, TimeoutError):
-            return []
-        except Exception as error:
-            log.warning("fetch on %s failed: %s", self._spec.durable, type(error).__name__)
-            await asyncio.sleep(0.5)
-            return []
+            if self._committing is not None:
+                await self._committing
+        finally:
+            if self._owns_verifier:
+                self._verifier.close()
 
     async def _decode_yielding(self, msgs: list[Msg]) -> list[Inbound | Unreadable]:
         """Decoding is CPU work: it yields often, so that each round trip of the batch committing
