@@ -28,10 +28,10 @@ asyncapi: install
 	$(BIN)/ots asyncapi > contracts/asyncapi.json
 
 bench: install
-	for b in intake dispatch recording metrics soak; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in intake dispatch recording metrics publish soak; do $(BIN)/python bench/$$b.py || exit 1; done
 
 bench-quick: install
-	for b in intake dispatch recording metrics soak; do $(BIN)/python bench/$$b.py --quick || exit 1; done
+	for b in intake dispatch recording metrics publish soak; do $(BIN)/python bench/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .ots build *.egg-info

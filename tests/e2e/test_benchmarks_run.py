@@ -15,6 +15,7 @@ REPORTS = {
     "dispatch": "| 300 | 10 |",
     "recording": "ratio",
     "metrics": "counts exact",
+    "publish": "FastStream/relay publish ratio",
     "soak": "soak verdict (quick, reported only)",
 }
 
