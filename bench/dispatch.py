@@ -6,6 +6,11 @@
     inserting an urgent visit into today's announced routes (p50/p95), through the
     planner's own path: `Horizon` set up as a re-plan sets it up (travel matrix over every
     open visit), then `today_as_announced`, which inserts today's urgent visits.
+(3) Urgent first (issue 15) on days like the one that showed the fault: 120 home visits,
+    5 teams of 15 people, one team with a printer. Visits served today per priority class by
+    the planner (classes solved one by one, the default; strict weights; the former weights)
+    against a direct VROOM solve of the same day with the former weights, the rule breaks
+    found by tests/unit/dispatch_swaps.py, and the time to plan the horizon.
 
     .venv/bin/python bench/dispatch.py [--instances C101 R101 ...] [--quick]
 """
@@ -30,9 +35,13 @@ from services.dispatch.adapters.haversine import HaversineProvider
 from services.dispatch.adapters.vroom_solver import VroomSolver
 from services.dispatch.domain.clock import at
 from services.dispatch.domain.config import PlannerConfig
-from services.dispatch.domain.model import Point, Team, Visit
+from services.dispatch.domain.day import DayJob, TeamDay, build_problem, decode_route
+from services.dispatch.domain.kits import carries, required_kits
+from services.dispatch.domain.model import Plan, Point, Reason, Team, Unassigned, Visit
 from services.dispatch.domain.planner import Horizon, PlanningInput, plan
+from services.dispatch.domain.priority import rank_of, weighted_priority
 from services.dispatch.domain.routing import RoutingJob, RoutingProblem, RoutingVehicle
+from tests.unit.dispatch_swaps import missed_swaps
 
 # The project's reference data lives beside the repository (../shared/data).
 SOLOMON = Path(
@@ -161,6 +170,92 @@ def jember_rows(sizes: list[tuple[int, int]], samples: int) -> None:
         )
 
 
+ISSUE_SERVICES = (
+    frozenset({ServiceType.KTP_EL_RECORDING}),
+    frozenset({ServiceType.KTP_EL_PRINT}),
+    frozenset({ServiceType.KTP_EL_RECORDING, ServiceType.KTP_EL_PRINT}),
+    frozenset({ServiceType.KK}),
+)
+
+
+def issue_day(seed: int, visits: int = 120, teams: int = 5) -> tuple[list[Team], list[Visit]]:
+    """Home visits only, teams of 15 people a day, the first the only one with a printer."""
+    rng = random.Random(seed)
+    centre = Point(-8.17, 113.70)
+
+    def near(spread: float) -> Point:
+        return Point(centre.lat + rng.uniform(-spread, spread),
+                     centre.lon + rng.uniform(-spread, spread))  # fmt: skip
+
+    crew = [Team(f"t{i}", near(0.1), frozenset(Kit) if i == 0 else
+                 frozenset({Kit.BIOMETRIC, Kit.DOCUMENT}), 480, 900, WEEK, 15)
+            for i in range(teams)]  # fmt: skip
+    made = [Visit(f"v{i}", near(0.15), VenueType.HOME,
+                  rng.choices(ISSUE_SERVICES, (6, 2, 1, 2))[0], rng.choice((1, 1, 1, 2)),
+                  rng.choices(list(Priority), (2, 3, 5))[0], MONDAY,
+                  MONDAY + timedelta(days=rng.choice((0, 0, 1, 2, 4))))
+            for i in range(visits)]  # fmt: skip
+    return crew, made
+
+
+def direct_day(crew: list[Team], made: list[Visit]) -> Plan:
+    """Today in one VROOM solve with the former weights: every visit open today, every team."""
+    provider = HaversineProvider()
+    matrix = provider.matrix([t.base for t in crew] + [v.location for v in made])
+    vehicles = [TeamDay(t, i, (t.shift_start * 60, t.shift_end * 60)) for i, t in enumerate(crew)]
+    today = [(k, v) for k, v in enumerate(made, start=len(crew)) if v.earliest <= MONDAY <= v.latest
+             and any(carries(t.kits, v.services) for t in crew)]  # fmt: skip
+    minutes = PlannerConfig().service_time.minutes
+    jobs = [DayJob(v.visit_id, k, minutes(v) * 60, v.people, required_kits(v.services),
+                   weighted_priority(v, MONDAY), (480 * 60, 900 * 60)) for k, v in today]  # fmt: skip
+    solution = VroomSolver(threads=2).solve(build_problem(vehicles, jobs, matrix))
+    routes = [decode_route(MONDAY, vehicles[r.vehicle_id], r, jobs, matrix)
+              for r in solution.routes if r.jobs]  # fmt: skip
+    left = [Unassigned(jobs[i].visit_id, Reason.NO_CAPACITY_IN_WINDOW) for i in solution.unassigned]
+    return Plan(routes, left)
+
+
+def served_today(result: Plan, made: list[Visit]) -> tuple[list[int], int]:
+    by_id, counts, people = {v.visit_id: v for v in made}, [0, 0, 0], 0
+    for stop in (s for r in result.routes if r.day == MONDAY for s in r.stops):
+        counts[rank_of(by_id[stop.visit_id])] += 1
+        people += by_id[stop.visit_id].people
+    return counts, people
+
+
+def urgent_rows(seeds: int) -> None:
+    print("| rule | urgent served today | high | normal | people today | people in horizon "
+          "| rule breaks (days) | plan s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    modes = ("classes", "weights", "former", "direct VROOM (former weights, today only)")
+    totals: dict[str, list[float]] = {m: [0.0] * 8 for m in modes}
+    for seed in range(seeds):
+        crew, made = issue_day(seed)
+        for mode in modes:
+            t0 = time.perf_counter()
+            if mode.startswith("direct"):
+                result = direct_day(crew, made)
+            else:
+                config = PlannerConfig(ranking=mode)  # type: ignore[arg-type]
+                given = PlanningInput(MONDAY, at(MONDAY, 0), crew, made)
+                result = plan(given, HaversineProvider(), VroomSolver(threads=2), config)
+            seconds = time.perf_counter() - t0
+            counts, people = served_today(result, made)
+            horizon = sum(v.people for v in made if v.visit_id in result.assignments())
+            closing = {v.visit_id for v in made if v.latest == MONDAY}  # lost unless today
+            today = Plan([r for r in result.routes if r.day == MONDAY],
+                         [u for u in result.unassigned if u.visit_id in closing])  # fmt: skip
+            breaks = missed_swaps(today, crew, made)
+            row = totals[mode]
+            for n, value in enumerate([*counts, people, horizon, len(breaks), bool(breaks)]):
+                row[n] += value
+            row[7] += seconds
+    for mode, row in totals.items():
+        u, h, normal, p, hz, br, days, secs = row
+        print(f"| {mode} | {u / seeds:.1f} | {h / seeds:.1f} | {normal / seeds:.1f} | {p / seeds:.1f} "
+              f"| {hz / seeds:.1f} | {int(br)} ({int(days)}/{seeds}) | {secs / seeds:.2f} |")  # fmt: skip
+
+
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--instances", nargs="*", default=None)
@@ -171,6 +266,8 @@ def main() -> None:
     print()
     sizes = [(50, 5), (300, 10)] if opts.quick else [(50, 5), (300, 10), (1000, 30)]
     jember_rows(sizes, samples=20 if opts.quick else 100)
+    print()
+    urgent_rows(seeds=5 if opts.quick else 20)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import uvloop
 from nats.js import JetStreamContext, api
 
 from ots.admin import migrate_all, provision_streams
+from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.outbox import OutboxRelay
@@ -50,7 +51,6 @@ from services.recording.config import RecordingSettings
 from services.recording.domain.signing import ed25519_valid, sample_digest, signed_parts
 from services.recording.gateway.consumer import CONSUMER, GatewayConsumer
 from services.recording.gateway.signatures import SignatureVerifier
-from services.recording.gateway_sim import GatewayMessage, SimulatedDevice
 from services.recording.metrics import REJECTED
 
 RAW_STREAM, RAW_DURABLE = "BENCH_RAW", "bench-raw"

@@ -20,9 +20,10 @@ is left out: a steady load cannot repeat it.
 After a warm-up it reads each service's resident memory (psutil, child processes included)
 and every schema's tables; at the end of the load it reads them again. Then it lets the
 visits under way finish, waits (bounded) for every outbox and durable consumer to drain, and
-prints memory growth per service (target under 10%), each table's rows and total size,
-outbox rows left and each durable consumer's pending and ack-pending messages (target zero),
-and the visits completed as intake reports them.
+prints memory growth per service (target under 10%; the second half's growth is shown beside
+it, as RSS rises for minutes after start-up and then levels), each table's rows and total
+size, outbox rows left and each durable consumer's pending and ack-pending messages (target
+zero), and the visits completed as intake reports them.
 
 Exit status of a full run: 1 when the backlog is not zero, a service grew by 10% or more, a
 service died or no visit completed. `--quick` (a 10 s warm-up, 20 s measured) only reports:
@@ -68,12 +69,12 @@ from ots.simulate.operators import Operators, RequestRefused
 from ots.simulate.progress import Progress
 from ots.simulate.recaptures import RecaptureInbox
 from ots.simulate.scenario import WINDOW_DAYS, next_weekday
+from ots.simulate.tablet import SimulatedDevice
 from ots.simulate.visit_plan import VisitPlan
 from ots.supervisor import stop_children
 from ots_runtime.broker import ConsumerSpec, connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from ots_runtime.settings import Settings
-from services.recording.gateway_sim import SimulatedDevice
 
 SERVICES = tuple(MODULES)
 PEAK_DAY_PEOPLE = 300
@@ -499,16 +500,21 @@ def growth(start: int, end: int) -> float:
     return (end - start) / start if start else 0.0
 
 
-def memory_lines(start: dict[str, int], end: dict[str, int], cpu: dict[str, float]) -> list[str]:
+def memory_lines(m: "Measured") -> list[str]:
     lines = [
         f"{'memory (RSS, children included)':<34}{'start':>10}{'end':>10}{'growth':>9}"
-        f"{'cpu (cores)':>13}"
+        f"{'2nd half':>10}{'cpu (cores)':>13}"
     ]
     for name in SERVICES:
-        if name in start and name in end:
+        start, middle, end = (
+            m.memory_start.get(name),
+            m.memory_middle.get(name),
+            m.memory_end.get(name),
+        )
+        if start and middle and end:
             lines.append(
-                f"  {name:<32}{size(start[name]):>10}{size(end[name]):>10}"
-                f"{growth(start[name], end[name]):>+9.1%}{cpu.get(name, 0.0):>13.2f}"
+                f"  {name:<32}{size(start):>10}{size(end):>10}{growth(start, end):>+9.1%}"
+                f"{growth(middle, end):>+10.1%}{m.cpu.get(name, 0.0):>13.2f}"
             )
         else:
             lines.append(f"  {name:<32}{'(not running)':>29}")
@@ -559,6 +565,8 @@ async def show_progress(load: Load, system: System, started: float, every: float
 @dataclass
 class Measured:
     memory_start: dict[str, int]
+    memory_middle: dict[str, int]
+    """Halfway through the measured load: growth only in the first half is warming up."""
     memory_end: dict[str, int]
     cpu: dict[str, float]
     """Each service's CPU over the measured load, in cores (1.0 = one core all the time)."""
@@ -616,6 +624,8 @@ async def drive(system: System, opts: Options) -> tuple[Load, Measured]:
             "measuring from here: " + " ".join(f"{n} {size(b)}" for n, b in memory_start.items()),
             flush=True,
         )
+        await sleep_until(measure_from + opts.measured / 2)
+        memory_middle = await memory(system)
         await sleep_until(load_until - 2.0)  # the three samples end as the load does
         memory_end = await memory(system)
         cpu_end, cpu_span = cpu_seconds(system), loop.time() - cpu_from
@@ -630,6 +640,7 @@ async def drive(system: System, opts: Options) -> tuple[Load, Measured]:
         dead_letters = (await js.stream_info(DLQ.name)).state.messages
         measured = Measured(
             memory_start,
+            memory_middle,
             memory_end,
             cpu,
             tables_start,
@@ -699,7 +710,7 @@ def report(opts: Options, system: System, load: Load, m: Measured) -> bool:
         "captures rejected: "
         + (", ".join(f"{r} {n}" for r, n in load.rejections.items()) or "none")
         + f"; dead letters {m.dead_letters}",
-        *memory_lines(m.memory_start, m.memory_end, m.cpu),
+        *memory_lines(m),
         *table_lines(m.tables_start, m.tables_end),
     ]
     problems = [*load.errors, *(x for g in load.gateways.values() for x in g.problems)]

@@ -107,6 +107,36 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class UnassignedReason(StrEnum):
+    """Why dispatch found no team for a visit: the `reason` of `ots.visit.unassigned`."""
+
+    NO_TEAM_WITH_KIT = "no_team_with_kit"
+    NO_CAPACITY_IN_WINDOW = "no_capacity_in_window"
+    NO_WORKING_DAY_IN_WINDOW = "no_working_day_in_window"
+    WINDOW_PASSED = "window_passed"
+    BEYOND_HORIZON = "beyond_horizon"
+    UNROUTABLE = "unroutable"
+    TOO_LARGE_FOR_A_TEAM_DAY = "too_large_for_a_team_day"
+    NOT_ENOUGH_TEAMS = "not_enough_teams"
+
+
+class RejectionReason(StrEnum):
+    """Why recording refused a gateway message: the `reason` of `ots.recording.rejected`."""
+
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+    UNKNOWN_DEVICE = "unknown_device"
+    REVOKED_DEVICE = "revoked_device"
+    EXPIRED_DEVICE = "expired_device"
+    DEVICE_MISMATCH = "device_mismatch"
+    BAD_SIGNATURE = "bad_signature"
+    HASH_MISMATCH = "hash_mismatch"
+    BROKEN_CHAIN = "broken_chain"
+    REPLAYED_CHAIN = "replayed_chain"
+    NOT_SCHEDULED = "not_scheduled"
+    FACE_NOT_EXCEPTABLE = "face_not_exceptable"
+
+
 FINGER_POSITIONS = (
     "right_thumb",
     "right_index",

@@ -15,7 +15,9 @@ from contracts.enums import (
     Need,
     Priority,
     PriorityReason,
+    RejectionReason,
     ServiceType,
+    UnassignedReason,
     VenueType,
     Weekday,
 )
@@ -32,7 +34,6 @@ Base64 = Annotated[
 ]
 Signature = Annotated[str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9+/=]+$")]
 Position = Annotated[str, StringConstraints(max_length=32)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Message(BaseModel):
@@ -118,7 +119,7 @@ class VisitScheduled(Message):
 
 class VisitUnassigned(Message):
     visit_id: Id
-    reason: Reason
+    reason: UnassignedReason
     plan_revision: int = Field(default=0, ge=0)
 
 
@@ -245,7 +246,7 @@ class RecordingCompleted(Message):
 class RecordingRejected(Message):
     capture_id: Annotated[str, StringConstraints(max_length=64)]
     device_id: Annotated[str, StringConstraints(max_length=64)]
-    reason: Reason
+    reason: RejectionReason
 
 
 class ServiceDelivered(Message):

@@ -32,7 +32,9 @@ async def provision_streams(settings: Settings, *, replicas: int = 1) -> int:
         await nc.close()
 
 
-async def new_token(settings: Settings, role: Role, agency: str, label: str = "") -> str:
+async def new_token(settings: Settings, role: Role | str, agency: str, label: str = "") -> str:
+    """What `ots tokens create` prints; `role` by its contract name or as intake's `Role`."""
+    role = Role(role)
     _, database_url = settings.require_urls()
     conn = await asyncpg.connect(database_url)
     try:

@@ -67,7 +67,10 @@ def parser() -> argparse.ArgumentParser:
         "import-history", help="load yearly counts from before OTS (replaces the years named)"
     )
     history.add_argument(
-        "file", type=Path, help="CSV: year,service_type,venue_type,kecamatan_code,count"
+        "file",
+        type=Path,
+        help="CSV: year,service_type,venue_type,kecamatan_code,count; `unknown` (or a column "
+        "left out) where the published figures do not say",
     )
     add_dlq_parser(sub)
     return p

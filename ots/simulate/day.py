@@ -24,9 +24,9 @@ from ots.simulate.recaptures import RecaptureInbox
 from ots.simulate.routes import recording_caught_up, route_of
 from ots.simulate.scenario import Scenario, build
 from ots.simulate.statuses import intake_differences, wait_for_completion, wait_for_plans
+from ots.simulate.tablet import SimulatedDevice
 from ots_runtime.broker import connect
 from ots_runtime.settings import Settings
-from services.recording.gateway_sim import SimulatedDevice
 
 
 @dataclass

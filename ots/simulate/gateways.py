@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from nats.js import JetStreamContext
 
 from contracts.enums import Modality
-from ots.simulate.people import Person, Slot
+from ots.simulate.people import Person
 from ots.simulate.progress import Progress
 from ots.simulate.recaptures import RecaptureInbox, RecaptureKey
+from ots.simulate.rules import MAX_ATTEMPTS, Slot
+from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots.simulate.visit_plan import VisitPlan
-from services.recording.gateway_sim import GatewayMessage, SimulatedDevice
 
 SAMPLE_BYTES = {Modality.FINGER: 2_000, Modality.IRIS: 3_000, Modality.FACE: 6_000,
                 Modality.SIGNATURE: 500}  # fmt: skip
@@ -55,7 +56,7 @@ class Gateway:
                           for (m, p), reason in person.exceptions.items()]  # fmt: skip
             firsts = [self.capture(visit_id, person, slot, 0) for slot in person.attempts]
             await self.publish(exceptions + firsts)
-        for attempt in (1, 2):
+        for attempt in range(1, MAX_ATTEMPTS):
             due = [(p, s) for p in present for s, a in p.attempts.items() if len(a) > attempt]
             if not due:
                 break

@@ -10,7 +10,6 @@ from ots.simulate.http import Service
 from ots.simulate.places import Team
 from ots.simulate.visit_plan import VisitPlan
 from ots_runtime.settings import Settings
-from services.intake.tokens import Role
 
 DEPARTMENT = "dispendukcapil"
 PARTNERS = ("dinsos", "sekolah", "pesantren", "desa")
@@ -35,9 +34,9 @@ class Operators:
     @classmethod
     async def sign_in(cls, settings: Settings, intake_url: str) -> "Operators":
         label = "ots simulate"
-        tokens = {DEPARTMENT: await new_token(settings, Role.OPERATOR, DEPARTMENT, label)}
+        tokens = {DEPARTMENT: await new_token(settings, "operator", DEPARTMENT, label)}
         for agency in PARTNERS:
-            tokens[agency] = await new_token(settings, Role.AGENCY, agency, label)
+            tokens[agency] = await new_token(settings, "agency", agency, label)
         return cls(intake_url, tokens)
 
     async def enrol(self, teams: list[Team], public_keys: dict[str, str]) -> None:

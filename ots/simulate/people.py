@@ -7,17 +7,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
-from contracts.enums import FINGER_POSITIONS, POSITIONS_BY_MODALITY, Modality, Need
-from services.recording.domain.completeness import MAX_ATTEMPTS, Thresholds
+from contracts.enums import FINGER_POSITIONS, Modality, Need
+from ots.simulate.rules import MAX_ATTEMPTS, THRESHOLDS, Slot, every_slot
 
-Slot = tuple[Modality, str | None]
 FEMALE_DAY_OFFSET = 40
 GIVEN_NAMES = ("Siti", "Ahmad", "Nur", "Dewi", "Muhammad", "Sri", "Agus", "Rina", "Budi",
                "Wahyuni", "Imam", "Lestari", "Slamet", "Fitri", "Hasan", "Yuliana")  # fmt: skip
 FAMILY_NAMES = ("Aminah", "Hidayat", "Rahmawati", "Santoso", "Fauzi", "Wulandari", "Suharto",
                 "Maulana", "Kusuma", "Prasetyo", "Hasanah", "Syafii")  # fmt: skip
-THRESHOLDS = Thresholds()
-"""The contract's default thresholds: the gateway plans which captures fall short."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,6 @@ class Person:
 
     def resident(self) -> dict[str, object]:
         return {"nik": self.nik, "name": self.name, "needs": [n.value for n in self.needs]}
-
-
-def every_slot() -> list[Slot]:
-    return [(m, p) for m, ps in POSITIONS_BY_MODALITY.items() for p in (ps or (None,))]
 
 
 def birth_date(rng: random.Random, day: date, min_age: int, max_age: int) -> date:
@@ -69,7 +62,7 @@ def exceptions_for(rng: random.Random, needs: tuple[Need, ...]) -> dict[Slot, st
 
 
 def attempts_for(rng: random.Random, modality: Modality) -> tuple[int, ...]:
-    threshold = THRESHOLDS.of(modality)
+    threshold = THRESHOLDS[modality]
 
     def good() -> int:
         return rng.randint(max(threshold + 5, 55), 98)

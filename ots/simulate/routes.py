@@ -5,10 +5,13 @@ from typing import Any
 
 from nats.js import JetStreamContext
 
+from contracts.streams import EVENTS
 from ots.simulate.http import Service
 from ots.simulate.observed import patiently
 from ots.simulate.operators import Requested
-from services.recording.events import CONSUMER as RECORDING_EVENTS
+
+RECORDING_EVENTS_DURABLE = "recording-events"
+"""Recording's durable consumer on OTS_EVENTS, as deployed (deploy/nats/README.md)."""
 
 
 async def route_of(
@@ -33,9 +36,7 @@ async def recording_caught_up(js: JetStreamContext, patience: float) -> None:
     capture can reach it before the schedule it is checked against, even after a restart."""
     async with asyncio.timeout(patience):
         while True:
-            info = await patiently(
-                lambda: js.consumer_info(RECORDING_EVENTS.stream, RECORDING_EVENTS.durable)
-            )
+            info = await patiently(lambda: js.consumer_info(EVENTS.name, RECORDING_EVENTS_DURABLE))
             if info.num_pending == 0 and info.num_ack_pending == 0:
                 return
             await asyncio.sleep(0.3)

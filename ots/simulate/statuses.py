@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+from ots.simulate.expected import recorded
 from ots.simulate.operators import Operators, Requested
 from ots.simulate.progress import Progress
 
@@ -77,7 +78,7 @@ async def intake_differences(
     for visit in worked:
         seen, plan = await operators.visit(visit.visit_id), visit.plan
         facts = (seen["status"], seen["people_recorded"], people_absent(seen))
-        wanted = ("completed", len(plan.present), len(plan.absent_niks))
+        wanted = ("completed", len(recorded(plan)), len(plan.absent_niks))
         if facts != wanted:
             problems.append(
                 f"intake {plan.key} (status, recorded, absent): sent {wanted}, reported {facts}"

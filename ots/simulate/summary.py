@@ -5,12 +5,13 @@ import sys
 from typing import TextIO
 
 from ots.simulate.day import DayResult, simulate_day
+from ots.simulate.expected import recorded
 from ots_runtime.settings import Settings
 
 
 def summary(result: DayResult) -> str:
     s = result.scenario
-    people = sum(len(r.plan.present) for r in result.worked)
+    people = sum(len(recorded(r.plan)) for r in result.worked)
     keys = sorted(set(result.expected) | set(result.reported))
     width = max((len(k) for k in keys), default=6)
     lines = [

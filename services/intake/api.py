@@ -16,6 +16,7 @@ from ots_runtime.http import FieldError, Problem, field_problem, validation_prob
 from services.intake.domain.request import NewVisit
 from services.intake.domain.rules import check_new_visit
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
+from services.intake.recorded import OPENAPI_RESPONSES, already_recorded
 from services.intake.tokens import Principal, Role, TokenVerifier
 from services.intake.visit_writer import VisitWriter, visit_item
 from services.intake.visits import (
@@ -79,6 +80,7 @@ IDEMPOTENCY_KEY = {
 @router.post(
     "/visits", status_code=201, tags=["visits"],
     openapi_extra={"security": [{"HTTPBearer": []}], "parameters": [IDEMPOTENCY_KEY]},
+    responses=OPENAPI_RESPONSES,
 )  # fmt: skip
 async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
     who = await authenticate(request)
@@ -88,6 +90,8 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
             "Idempotency-Key", "at most 200 characters", "Idempotency-Key is too long"
         )
     require(who, Role.OPERATOR, Role.AGENCY)
+    if visit.overridden and who.role != Role.OPERATOR:
+        raise Problem(403, "Forbidden", "only an operator may override a recording refusal")
     problems = check_new_visit(visit, datetime.now(WIB).date())
     if problems:
         return validation_problem([FieldError(p.field, p.message) for p in problems], "/v1/visits")
@@ -98,6 +102,8 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
             return JSONResponse(outcome["response"], status_code=outcome["status_code"])
         case "resident_open":
             raise already_open(outcome["visit_id"])
+        case "already_recorded":
+            raise already_recorded(visit, outcome)
         case "key_reused":
             raise Problem(409, "Idempotency-Key reused", "this key was used with another body")
     raise Problem(503, "Try again", "a concurrent request got in the way; retry with the same key")

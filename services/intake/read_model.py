@@ -17,6 +17,7 @@ from contracts.subjects import (
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.consumer import Handler
 from services.intake.domain.status import VisitState, after_completion, after_plan_decision
+from services.intake.recorded import release_if_settled, remember_recording
 from services.intake.visits import record_history
 
 CONSUMER = ConsumerSpec(
@@ -83,10 +84,11 @@ async def on_visit_completed(conn: asyncpg.Connection, event: CloudEvent[VisitCo
         return
     new = after_completion(state)
     await conn.execute(
-        "UPDATE intake.visits SET status = $2, team_id = $3, updated_at = now() WHERE visit_id = $1",
-        data.visit_id, new.status.value, data.team_id,
+        "UPDATE intake.visits SET status = $2, team_id = $3, updated_at = now(), "
+        "recordings_awaited = $4 WHERE visit_id = $1",
+        data.visit_id, new.status.value, data.team_id, data.people_recorded,
     )  # fmt: skip
-    await conn.execute("DELETE FROM intake.open_residents WHERE visit_id = $1", data.visit_id)
+    await release_if_settled(conn, data.visit_id)
     await _history(conn, event, data.visit_id, people_recorded=data.people_recorded,
                    people_absent=data.people_absent)  # fmt: skip
 
@@ -95,6 +97,7 @@ async def on_recording_completed(
     conn: asyncpg.Connection, event: CloudEvent[RecordingCompleted]
 ) -> None:
     visit_id = event.data.visit_id
+    await remember_recording(conn, event.data.nik, visit_id, event.time, event.id)
     updated = await conn.execute(
         "UPDATE intake.visits SET people_recorded = people_recorded + 1, updated_at = now() "
         "WHERE visit_id = $1",
@@ -102,6 +105,7 @@ async def on_recording_completed(
     )
     if updated != "UPDATE 0":
         await _history(conn, event, visit_id)
+        await release_if_settled(conn, visit_id)
 
 
 HANDLERS = [

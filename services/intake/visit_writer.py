@@ -36,6 +36,13 @@ def visit_item(visit: NewVisit, who: Principal, idempotency_key: str | None) -> 
         "venue_type": visit.venue.type.value,
         "priority": visit.priority.value,
         "niks": [r.nik for r in visit.residents],
+        "recording": visit.records,
+        "override_niks": [r.nik for _, r in visit.overridden],
+        "overrides": [
+            {"nik": r.nik, "resident": f"residents.{i}"} | r.override.model_dump(mode="json")
+            for i, r in visit.overridden
+            if r.override is not None
+        ],
         "event_id": row.event.id,
         "event_type": row.event.type,
         "event_time": row.event.time.isoformat(),

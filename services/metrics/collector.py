@@ -31,6 +31,8 @@ def counters(snapshot: Snapshot) -> Iterator[Metric]:
         series = {k[1]: v for k, v in snapshot.counters.items() if k[0] == metric.name}
         if not metric.labels:
             series.setdefault((), 0.0)
+        for reason in cat.REASONS_BY_METRIC.get(metric.name, ()):
+            series.setdefault((reason,), 0.0)  # every reason a producer can give, as itself
         for labels, value in sorted(series.items()):
             family.add_metric(list(labels), value)
         yield family

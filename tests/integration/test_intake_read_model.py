@@ -10,8 +10,14 @@ from nats.aio.client import Client
 from pydantic import BaseModel
 
 from contracts import envelope
-from contracts.events import VisitCompleted, VisitScheduled, VisitUnassigned
-from contracts.subjects import VISIT_COMPLETED, VISIT_SCHEDULED, VISIT_UNASSIGNED, EventSpec
+from contracts.events import RecordingCompleted, VisitCompleted, VisitScheduled, VisitUnassigned
+from contracts.subjects import (
+    RECORDING_COMPLETED,
+    VISIT_COMPLETED,
+    VISIT_SCHEDULED,
+    VISIT_UNASSIGNED,
+    EventSpec,
+)
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
 from tests.support.requests import a_home_visit
 
@@ -42,6 +48,16 @@ def completed(visit_id: str) -> tuple[str, bytes, str]:
     return event(VISIT_COMPLETED, data, 100)
 
 
+def recorded(visit_id: str, nik: str, minutes: int = 90) -> tuple[str, bytes, str]:
+    """`ots.recording.completed` for `nik` in `visit_id`, at 08:00 UTC on 1 Dec 2026 + minutes."""
+    data = RecordingCompleted(
+        visit_id=visit_id, nik=nik, team_id="team-2", venue_type="home",
+        kecamatan_code="350901", modalities=["finger", "iris", "face", "signature"],
+        quality={"finger": 80, "iris": 90, "face": 95, "signature": 100},
+    )  # fmt: skip
+    return event(RECORDING_COMPLETED, data, minutes)
+
+
 async def send_shuffled(nc: Client, events: list[tuple[str, bytes, str]], seed: int) -> None:
     """Every event twice (one re-sent with a transport id JetStream cannot dedupe), shuffled."""
     deliveries = [(s, b, i) for s, b, i in events] + [(s, b, f"resend-{i}") for s, b, i in events]
@@ -61,6 +77,18 @@ async def status_of(
             return view
         await asyncio.sleep(0.1)
     raise AssertionError(f"{visit_id} is {view['status']}, not {want}")
+
+
+async def recorded_and_completed(
+    intake: httpx.AsyncClient, visit_id: str, token: str, people: int = 1
+) -> dict[str, Any]:
+    """The visit's view once it is completed and `people` recordings of it have been seen."""
+    for _ in range(100):
+        view = await status_of(intake, visit_id, token, "completed")
+        if view["people_recorded"] >= people:
+            return view
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{visit_id} has {view['people_recorded']} recordings, not {people}")
 
 
 async def new_visit(intake: httpx.AsyncClient, token: str) -> str:
@@ -104,18 +132,22 @@ async def test_a_higher_plan_revision_supersedes_a_lower_whatever_the_order(
     assert view["team_id"] == "team-3"
 
 
-async def test_a_completed_visit_cannot_be_cancelled_and_frees_its_residents(
+async def test_a_completed_visit_cannot_be_cancelled_and_its_recorded_residents_stay_refused(
     intake: httpx.AsyncClient, tokens: Tokens, nc: Client
 ) -> None:
+    """Issue 15: completion once freed its residents and a new recording request was accepted,
+    which would create a Duplicate_Record; a recorded person is now refused for recording."""
     body = a_home_visit()
     visit_id = (await intake.post("/v1/visits", json=body, headers=bearer(tokens.operator))).json()[
         "visit_id"
     ]
-    await send_shuffled(nc, [completed(visit_id)], seed=1)
-    await status_of(intake, visit_id, tokens.operator, "completed")
+    nik = body["residents"][0]["nik"]
+    await send_shuffled(nc, [recorded(visit_id, nik), completed(visit_id)], seed=1)
+    await recorded_and_completed(intake, visit_id, tokens.operator)
     refused = await intake.post(
         f"/v1/visits/{visit_id}/cancel", json={"reason": "late"}, headers=bearer(tokens.operator)
     )
     assert refused.status_code == 409
     again = await intake.post("/v1/visits", json=body, headers=bearer(tokens.operator))
-    assert again.status_code == 201
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_recorded"

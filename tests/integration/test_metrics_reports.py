@@ -100,7 +100,10 @@ async def test_reports_match_the_counts_in_json_csv_and_png(settings: Settings, 
     assert by_year["total"] == 5051 + 16975 + 45
     venues_2027 = {r["venue_type"]: r["services"] for r in by_venue["rows"] if r["year"] == 2027}
     assert venues_2027 == {"school": 40, "home": 5}
-    assert {r["year"] for r in by_venue["rows"]} == {2019, 2027}
+    # the department published a total only: its venue is unknown, never a made-up split
+    assert [r for r in by_venue["rows"] if r["year"] == 2019] == [
+        {"year": 2019, "venue_type": "unknown", "services": 16975}
+    ]
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert as_csv.headers["content-type"].startswith("text/csv")
     per_year: Counter[str] = Counter()
@@ -109,6 +112,8 @@ async def test_reports_match_the_counts_in_json_csv_and_png(settings: Settings, 
     assert per_year == {"2018": 5051, "2019": 16975, "2027": 45}
     assert {"year": "2027", "kecamatan_code": "350921", "kecamatan": "Sumbersari",
             "services": "40"} in rows  # fmt: skip
+    assert {"year": "2018", "kecamatan_code": "unknown", "kecamatan": "tidak diketahui",
+            "services": "5051"} in rows  # fmt: skip
     assert chart.headers["content-type"] == "image/png"
     assert chart.content.startswith(b"\x89PNG") and len(chart.content) > 10_000
     assert wrong.status_code == 422
@@ -121,3 +126,17 @@ async def test_the_chart_renders_the_imported_years(settings: Settings, tmp_path
         chart: httpx.Response = await client.get("/v1/reports/services.png")
     (tmp_path / "services.png").write_bytes(chart.content)
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
+
+
+async def test_totals_as_published_import_with_service_venue_and_kecamatan_unknown(
+    settings: Settings, db: asyncpg.Pool, tmp_path: Path
+) -> None:
+    published = tmp_path / "published.csv"
+    published.write_text("year,count\n2018,5051\n2019,16975\n")
+    code, out, err = await ots(settings, "metrics", "import-history", str(published))
+    assert code == 0, err
+    assert "2018: 5,051 services" in out and "2019: 16,975 services" in out
+    rows = await db.fetch("SELECT year, service_type, venue_type, kecamatan_code, count "
+                          "FROM metrics.history_counts ORDER BY year")  # fmt: skip
+    assert [tuple(r) for r in rows] == [(2018, "unknown", "unknown", "unknown", 5051),
+                                        (2019, "unknown", "unknown", "unknown", 16975)]  # fmt: skip

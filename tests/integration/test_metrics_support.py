@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from contracts import envelope
 from contracts import events as ev
 from contracts import subjects as s
+from contracts.enums import RejectionReason, UnassignedReason
 from services.metrics.consumer import CONSUMER
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -22,6 +23,7 @@ VENUES = ["home", "school", "pesantren", "car_free_day"]
 KECAMATAN = ["350921", "350919", "350901"]
 PRIORITIES = ["urgent", "high", "normal"]
 TEAMS = ["team-01", "team-02"]
+UNASSIGNED = [reason.value for reason in UnassignedReason]
 _ids = itertools.count(1)
 
 
@@ -86,9 +88,9 @@ def _visit(day: Day, n: int, rng: random.Random) -> None:
         day.expect("ots_visits_scheduled_total", team)
     if fate == 2:
         day.add(s.VISIT_UNASSIGNED, ev.VisitUnassigned(
-            visit_id=visit_id, reason="no_capacity_in_window", plan_revision=3),
+            visit_id=visit_id, reason=UNASSIGNED[n % len(UNASSIGNED)], plan_revision=3),
             requested_at + timedelta(hours=3))  # fmt: skip
-        day.expect("ots_visits_unassigned_total", "no_capacity_in_window")
+        day.expect("ots_visits_unassigned_total", UNASSIGNED[n % len(UNASSIGNED)])
         day.open_visits["unassigned"] += 1
         return
     if fate == 3:
@@ -121,10 +123,10 @@ def a_day(visits: int = 30, seed: int = 7) -> Day:
     day, rng = Day(), random.Random(seed)
     for n in range(visits):
         _visit(day, n, rng)
-    for reason, label in (("bad_signature", "bad_signature"), ("cosmic_ray", "other")):
+    for reason in RejectionReason:  # each counted as itself, never as `other`
         day.add(s.RECORDING_REJECTED, ev.RecordingRejected(
             capture_id=f"cap-{next(_ids)}", device_id="gw-team01-01", reason=reason), START)  # fmt: skip
-        day.expect("ots_captures_rejected_total", label)
+        day.expect("ots_captures_rejected_total", reason.value)
     return day
 
 

@@ -14,11 +14,11 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
+from ots.simulate.tablet import SimulatedDevice, publish
 from ots_runtime.broker import ensure_consumer
 from ots_runtime.embedded import free_port
 from ots_runtime.settings import Settings
 from services.recording.gateway.consumer import CONSUMER
-from services.recording.gateway_sim import SimulatedDevice, publish
 from tests.integration.test_recording_fixtures import (
     READ_TOKEN,
     eventually,

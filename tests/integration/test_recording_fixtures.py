@@ -12,11 +12,11 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from ots.simulate.tablet import GatewayMessage, SimulatedDevice, publish
+from ots.simulate.upstream import enrol, schedule_visit
 from ots_runtime.settings import Settings
 from services.recording.app import create_app
 from services.recording.config import RecordingSettings
-from services.recording.gateway_sim import GatewayMessage, SimulatedDevice, publish
-from services.recording.sim_events import enrol, schedule_visit
 from tests.support.events import published
 from tests.support.http_service import serving
 from tests.support.requests import a_nik

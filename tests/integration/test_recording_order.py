@@ -13,8 +13,8 @@ from contracts.subjects import (
     GATEWAY_SERVICE,
     GATEWAY_VISIT_CLOSED,
 )
+from ots.simulate.tablet import GatewayMessage, every_slot
 from services.recording.config import RecordingSettings
-from services.recording.gateway_sim import GatewayMessage, every_slot
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     Scene,
     eventually,

@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from contracts.enums import Modality
+from ots.simulate.tablet import GatewayMessage, SimulatedDevice
+from ots.simulate.upstream import enrol, schedule_visit
 from services.recording.config import RecordingSettings
-from services.recording.gateway_sim import GatewayMessage, SimulatedDevice
-from services.recording.sim_events import enrol, schedule_visit
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,

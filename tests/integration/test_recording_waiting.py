@@ -4,8 +4,8 @@ import pytest
 from nats.aio.client import Client
 
 from contracts.enums import Modality
+from ots.simulate.upstream import schedule_visit
 from services.recording.config import RecordingSettings
-from services.recording.sim_events import schedule_visit
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,

@@ -242,3 +242,22 @@ def test_every_problem_is_returned_not_just_the_first() -> None:
         "services.1",
         "fixed_start",
     ]
+
+
+RERECORD = {"reason": "rerecording_requested_by_center", "note": "pusat minta rekam ulang"}
+
+
+def test_an_override_on_a_recording_request_is_fine() -> None:
+    assert problems(a_visit(residents=[a_resident(override=RERECORD)])) == []
+
+
+def test_an_override_without_recording_is_named_by_its_resident() -> None:
+    visit = a_visit(services=["kk"], residents=[a_resident(override=RERECORD)])
+    problem = only_problem(visit)
+    assert problem.field == "residents.0.override"
+    assert "ktp_el_recording" in problem.message
+
+
+def test_an_override_names_a_known_reason() -> None:
+    with pytest.raises(ValueError, match="reason"):
+        a_visit(residents=[a_resident(override={"reason": "because"})])

@@ -3,6 +3,10 @@
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
+from contracts import events as ev
 from contracts.enums import VisitStatus
 from contracts.examples import EXAMPLES, GRANDMOTHER_NIK
 from contracts.subjects import RECORDING_COMPLETED, SERVICE_DELIVERED, VISIT_REQUESTED
@@ -47,9 +51,12 @@ def test_a_visit_completed_twice_counts_once() -> None:
     assert settle(once, COMPLETED).newly_completed is None
 
 
-def test_unknown_reasons_are_folded_into_other_so_labels_stay_bounded() -> None:
-    assert cat.bounded("bad_signature", cat.REJECTION_REASONS) == "bad_signature"
-    assert cat.bounded("visit-2026-000142 failed", cat.REJECTION_REASONS) == "other"
+def test_reason_labels_stay_bounded_by_the_contract_enumerations_never_folded() -> None:
+    batch = Batch()
+    batch.add(T0, ev.RecordingRejected(capture_id="c", device_id="gw", reason="replayed_chain"))
+    assert batch.counters == {("ots_captures_rejected_total", ("replayed_chain",)): 1}
+    with pytest.raises(ValidationError):  # refused (dead-lettered once), not counted as other
+        ev.RecordingRejected(capture_id="c", device_id="gw", reason="visit-2026-000142 failed")
 
 
 def test_a_value_falls_in_the_first_bucket_that_holds_it() -> None:

@@ -2,22 +2,43 @@
 
 from pathlib import Path
 
-from services.metrics.domain.history import parse
+from services.metrics.adapters.chart import LABELS, render
+from services.metrics.domain.history import UNKNOWN, HistoryRow, parse
 from services.metrics.domain.reports import GroupBy, Report, ReportRow, as_csv, as_json
 
 HEADER = "year,service_type,venue_type,kecamatan_code,count\n"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "metrics_history.csv"
 
 
-def test_the_example_history_holds_the_published_totals() -> None:
+def test_the_example_history_is_the_two_published_totals_and_nothing_more() -> None:
     with EXAMPLE.open(encoding="utf-8") as f:
         parsed = parse(f)
     assert parsed.errors == []
-    totals: dict[int, int] = {}
-    for row in parsed.rows:
-        totals[row.year] = totals.get(row.year, 0) + row.count
-    assert totals == {2018: 5051, 2019: 16975}
-    assert len({row.kecamatan_code for row in parsed.rows}) > 20
+    assert parsed.rows == [
+        HistoryRow(2018, UNKNOWN, UNKNOWN, UNKNOWN, 5051),
+        HistoryRow(2019, UNKNOWN, UNKNOWN, UNKNOWN, 16975),
+    ]
+
+
+def test_a_total_without_its_split_is_accepted_with_the_split_unknown() -> None:
+    short = parse(["year,count\n", "2018,5051\n", "2019,16975\n"])
+    explicit = parse([HEADER, "2018,unknown,unknown,unknown,5051\n",
+                      "2019,unknown,unknown,unknown,16975\n"])  # fmt: skip
+    assert short.errors == explicit.errors == []
+    assert short.rows == explicit.rows
+    assert {(r.service_type, r.venue_type, r.kecamatan_code) for r in short.rows} == {
+        (UNKNOWN, UNKNOWN, UNKNOWN)
+    }
+    partly = parse(["year,venue_type,count\n", "2019,school,10\n", "2019,unknown,3\n"])
+    assert [(r.venue_type, r.service_type) for r in partly.rows] == [
+        ("school", UNKNOWN), (UNKNOWN, UNKNOWN)
+    ]  # fmt: skip
+
+
+def test_a_header_without_the_year_or_the_count_or_with_a_repeat_is_refused() -> None:
+    for header in ("service_type,count\n", "year,venue_type\n", "year,count,count\n"):
+        parsed = parse([header, "2018,5051\n"])
+        assert parsed.rows == [] and parsed.errors[0].startswith("line 1:"), header
 
 
 def test_every_bad_row_is_named_by_its_line() -> None:
@@ -52,3 +73,17 @@ def test_a_report_totals_each_year_in_json_and_lists_rows_in_csv() -> None:
         "year,kecamatan_code,kecamatan,services",
         "2018,350921,Sumbersari,7",
     ]
+
+
+def test_an_unknown_split_is_reported_as_unknown_never_as_a_category() -> None:
+    by_kecamatan = Report(2018, 2019, GroupBy.KECAMATAN, [ReportRow(2018, UNKNOWN, 5051)])
+    assert as_json(by_kecamatan)["rows"] == [{"year": 2018, "kecamatan_code": "unknown",
+                                              "kecamatan": "tidak diketahui", "services": 5051}]  # fmt: skip
+    by_venue = Report(None, None, GroupBy.VENUE_TYPE, [
+        ReportRow(2019, UNKNOWN, 16975), ReportRow(2027, "school", 40),
+    ])  # fmt: skip
+    assert as_csv(by_venue).splitlines() == [
+        "year,venue_type,services", "2019,unknown,16975", "2027,school,40"
+    ]  # fmt: skip
+    assert LABELS[UNKNOWN].startswith("Tidak diketahui")
+    assert render(by_venue).startswith(b"\x89PNG")

@@ -1,5 +1,6 @@
 """The routing port served by VROOM (PyPI `pyvroom`)."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -48,11 +49,12 @@ class VroomSolver:
         given.set_durations_matrix("car", np.asarray(problem.durations, dtype=np.uint32))
         if problem.costs is not None:
             given.set_costs_matrix("car", np.asarray(problem.costs, dtype=np.uint32))
-        for v in problem.vehicles:
+        for n, v in enumerate(problem.vehicles):
             given.add_vehicle(vroom.Vehicle(
                 id=v.id, start=v.start, end=v.end, capacity=[v.capacity], skills=set(v.skills),
                 time_window=vroom.TimeWindow(*v.window),
                 costs=vroom.VehicleCosts(fixed=v.fixed_cost),
+                steps=_steps(problem.initial[n]) if problem.initial else (),
             ))  # fmt: skip
         for j in problem.jobs:
             given.add_job(vroom.Job(
@@ -61,6 +63,14 @@ class VroomSolver:
                 time_windows=[vroom.TimeWindow(*j.window)],
             ))  # fmt: skip
         return given
+
+
+def _steps(job_ids: Sequence[int]) -> list[vroom.VehicleStep]:
+    """A warm start: in solve mode VROOM starts from these routes, bound by none of them."""
+    if not job_ids:
+        return []
+    singles = [vroom.VehicleStep("single", j) for j in job_ids]
+    return [vroom.VehicleStep("start"), *singles, vroom.VehicleStep("end")]
 
 
 def decode(answer: dict[str, Any]) -> RoutingSolution:

@@ -8,7 +8,7 @@ from services.dispatch.domain.day import TeamDay
 from services.dispatch.domain.eligibility import fits_one_team_day
 from services.dispatch.domain.kits import carries
 from services.dispatch.domain.model import Visit
-from services.dispatch.domain.priority import priority_on
+from services.dispatch.domain.priority import pressing_first
 
 
 def servable(visit: Visit, day: date, teams: Sequence[TeamDay], config: PlannerConfig) -> bool:
@@ -25,7 +25,7 @@ def choose_candidates(
     pool: Iterable[Visit], day: date, teams: Sequence[TeamDay], config: PlannerConfig
 ) -> list[Visit]:
     eligible = [v for v in pool if servable(v, day, teams, config)]
-    eligible.sort(key=lambda v: (-priority_on(v, day), v.latest, v.visit_id))
+    eligible.sort(key=lambda v: pressing_first(v, day))
     minutes_left = config.candidate_slack * sum((t.window[1] - t.window[0]) / 60 for t in teams)
     people_left = config.candidate_slack * sum(t.team.max_people_per_day for t in teams)
     chosen: list[Visit] = []

@@ -46,6 +46,7 @@ class DayJob:
     priority: int
     window: tuple[int, int]
     pinned_to: int | None = None  # a TeamDay index
+    rank: int | None = None  # the priority class (0 urgent); None: fixed or pinned, always in
 
     @property
     def skills(self) -> frozenset[int]:

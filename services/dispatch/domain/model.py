@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
-from contracts.enums import Kit, Priority, ServiceType, VenueType, Weekday
+from contracts.enums import Kit, Priority, ServiceType, UnassignedReason, VenueType, Weekday
 from contracts.events import TeamUpdated, VisitRequested
 from services.dispatch.domain.clock import minutes_of_day
 
@@ -73,17 +72,9 @@ class Visit:
         )
 
 
-class Reason(StrEnum):
-    """Why a visit has no team: sent as `ots.visit.unassigned`'s `reason`."""
-
-    NO_TEAM_WITH_KIT = "no_team_with_kit"
-    NO_CAPACITY_IN_WINDOW = "no_capacity_in_window"
-    NO_WORKING_DAY_IN_WINDOW = "no_working_day_in_window"
-    WINDOW_PASSED = "window_passed"
-    BEYOND_HORIZON = "beyond_horizon"
-    UNROUTABLE = "unroutable"
-    TOO_LARGE_FOR_A_TEAM_DAY = "too_large_for_a_team_day"
-    NOT_ENOUGH_TEAMS = "not_enough_teams"
+# Why a visit has no team, sent as `ots.visit.unassigned`'s `reason`: the contract's
+# enumeration, kept once in contracts/enums.py.
+Reason = UnassignedReason
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from contracts.enums import Priority
 from services.dispatch.domain.candidates import choose_candidates
 from services.dispatch.domain.clock import days_from, local_day, local_minute
 from services.dispatch.domain.config import PlannerConfig
-from services.dispatch.domain.day import DayJob, build_problem, decode_route
+from services.dispatch.domain.day import DayJob, TeamDay, build_problem, decode_route
 from services.dispatch.domain.eligibility import reason_after_solving, reason_before_solving
 from services.dispatch.domain.kits import carries, required_kits
 from services.dispatch.domain.model import Assignment, Plan, Reason, Route, Team, Unassigned, Visit
-from services.dispatch.domain.priority import PINNED, priority_on
-from services.dispatch.domain.routing import MatrixProvider, Solver, TravelMatrix
+from services.dispatch.domain.priority import PINNED, deadline_weight, rank_of, weighted_priority
+from services.dispatch.domain.ranking import in_classes, strict_weights
+from services.dispatch.domain.routing import MatrixProvider, RoutingSolution, Solver, TravelMatrix
 from services.dispatch.domain.team_days import TeamDays
 from services.dispatch.domain.timeline import TeamToday, timing
 from services.dispatch.domain.today import as_route, call_for, insert_best, locked_count, seconds_on
@@ -137,16 +138,22 @@ class Horizon:
         jobs = self._fixed_jobs(day, team_days, handled)
         jobs += self._pinned_jobs(day, team_days, handled)
         open_jobs = [
-            self._job(v, team_days.unpinned_window(), priority_on(v, day))
+            self._job(v, team_days.unpinned_window(), self._weight(v, day), rank=rank_of(v))
             for v in choose_candidates(self.pool.values(), day, team_days.serving(), self.config)
         ]
         self._solve(day, team_days, jobs + open_jobs)
 
+    def _weight(self, visit: Visit, day: date) -> int:
+        if self.config.ranking == "former":
+            return weighted_priority(visit, day)
+        return deadline_weight(visit, day)
+
     def _job(self, visit: Visit, window: tuple[int, int], priority: int,
-             pinned_to: int | None = None, people: int | None = None) -> DayJob:  # fmt: skip
+             pinned_to: int | None = None, people: int | None = None,
+             rank: int | None = None) -> DayJob:  # fmt: skip
         return DayJob(visit.visit_id, self.at[visit.visit_id], self.seconds(visit),
                       visit.people if people is None else people, required_kits(visit.services),
-                      priority, window, pinned_to)  # fmt: skip
+                      priority, window, pinned_to, rank)  # fmt: skip
 
     def _fixed_jobs(self, day: date, team_days: TeamDays, handled: set[str]) -> list[DayJob]:
         jobs: list[DayJob] = []
@@ -173,9 +180,9 @@ class Horizon:
             if team_day is None or not team_day.serves_unpinned:
                 self.pool[visit.visit_id] = visit
                 continue
-            priority = PINNED if hard else min(PINNED - 1, priority_on(visit, day) + 5)
+            priority = PINNED if hard else min(PINNED - 1, self._weight(visit, day) + 5)
             jobs.append(self._job(visit, team_days.shift_of(pin.team_id), priority,
-                                  team_day.index))  # fmt: skip
+                                  team_day.index, rank=None if hard else rank_of(visit)))  # fmt: skip
         return jobs
 
     def _solve(self, day: date, team_days: TeamDays, jobs: list[DayJob]) -> None:
@@ -184,7 +191,7 @@ class Horizon:
             self.pool.update({j.visit_id: self.visits[j.visit_id] for j in jobs
                               if not self.visits[j.visit_id].is_fixed})  # fmt: skip
             return
-        solution = self.solver.solve(build_problem(vehicles, jobs, self.matrix))
+        solution = self._route(vehicles, jobs)
         for route in solution.routes:
             if route.jobs:
                 decoded = decode_route(day, vehicles[route.vehicle_id], route, jobs, self.matrix)
@@ -198,6 +205,13 @@ class Horizon:
                 self.pool[visit.visit_id] = visit
             elif visit.visit_id not in served and job.pinned_to is not None:
                 self._unassign_once(visit.visit_id, Reason.NOT_ENOUGH_TEAMS)
+
+    def _route(self, vehicles: list[TeamDay], jobs: list[DayJob]) -> RoutingSolution:
+        if self.config.ranking == "classes":
+            return in_classes(self.solver, vehicles, jobs, self.matrix)
+        if self.config.ranking == "weights":
+            jobs = strict_weights(jobs)
+        return self.solver.solve(build_problem(vehicles, jobs, self.matrix))
 
     def _unassign_once(self, visit_id: str, reason: Reason) -> None:
         if all(u.visit_id != visit_id for u in self.result.unassigned):

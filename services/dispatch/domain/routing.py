@@ -41,6 +41,8 @@ class RoutingProblem:
     vehicles: Sequence[RoutingVehicle]
     durations: Matrix
     costs: Matrix | None = None  # travel time when absent
+    # A solution to start from (job ids in order, one list per vehicle): a warm start only.
+    initial: Sequence[Sequence[int]] | None = None
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,17 @@ def _priority_reasons(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
         yield FieldProblem("priority_reasons", message)
 
 
-PEOPLE_RULES: tuple[Rule, ...] = (_residents, _duplicate_niks, _people, _priority_reasons)
+def _overrides(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
+    """An override lets an operator record a person again; without recording it means nothing."""
+    if visit.records:
+        return
+    for i, _ in visit.overridden:
+        message = f"an override is for {ServiceType.KTP_EL_RECORDING}, which this request lacks"
+        yield FieldProblem(f"residents.{i}.override", message)
+
+
+PEOPLE_RULES: tuple[Rule, ...] = (
+    _residents, _duplicate_niks, _people, _priority_reasons, _overrides,
+)  # fmt: skip
 PLACE_AND_TIME_RULES: tuple[Rule, ...] = (_venue, _services_at_venue, _window, _fixed_appointment)
 RULES = PEOPLE_RULES + PLACE_AND_TIME_RULES

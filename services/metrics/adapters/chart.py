@@ -8,6 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # not pyplot: no global state shared across threads
 from matplotlib.ticker import FuncFormatter
 
+from services.metrics.domain.history import UNKNOWN
 from services.metrics.domain.reports import GroupBy, Report
 
 LABELS = {
@@ -27,7 +28,9 @@ LABELS = {
     "kia": "Kartu Identitas Anak",
     "ikd_activation": "Aktivasi IKD",
     "pindah_datang": "Pindah datang",
+    UNKNOWN: "Tidak diketahui (unknown: total saja)",
 }
+UNKNOWN_COLOUR = "#b0b0b0"
 SPLIT_TITLE = {GroupBy.VENUE_TYPE: "menurut lokasi", GroupBy.SERVICE_TYPE: "menurut jenis layanan"}
 
 
@@ -46,10 +49,20 @@ def _say_nothing_yet(ax: Axes) -> None:
             transform=ax.transAxes)  # fmt: skip
 
 
+def _unknown_note(report: Report) -> str:
+    """Which years are published totals only: nothing says how they split."""
+    years = sorted({row.year for row in report.rows if row.key == UNKNOWN})
+    if not years:
+        return ""
+    return (f"; {', '.join(map(str, years))}: hanya total yang diterbitkan, rinciannya tidak "
+            "diketahui (published totals only, no breakdown)")  # fmt: skip
+
+
 def render(report: Report) -> bytes:
     years = sorted(report.totals())
-    keys = sorted({row.key for row in report.rows}, key=lambda k: -sum(
-        r.services for r in report.rows if r.key == k))  # fmt: skip
+    # the largest at the bottom, below them all what the published history does not split
+    keys = sorted({row.key for row in report.rows}, key=lambda k: (k != UNKNOWN, -sum(
+        r.services for r in report.rows if r.key == k)))  # fmt: skip
     counts = {(row.year, row.key): row.services for row in report.rows}
     fig = Figure(figsize=(10, 6), dpi=110)
     FigureCanvasAgg(fig)
@@ -57,10 +70,12 @@ def render(report: Report) -> bytes:
     colours = matplotlib.colormaps["tab10"]
     bottoms = [0] * len(years)
     labels = [str(y) for y in years]
-    for i, key in enumerate(keys):
+    known = [key for key in keys if key != UNKNOWN]
+    for key in keys:
         heights = [counts.get((year, key), 0) for year in years]
+        colour = UNKNOWN_COLOUR if key == UNKNOWN else colours(known.index(key) % 10)
         ax.bar(labels, heights, 0.6, bottom=bottoms, label=LABELS.get(key, key),
-               color=colours(i % 10), edgecolor="white", linewidth=0.6)  # fmt: skip
+               color=colour, edgecolor="white", linewidth=0.6)  # fmt: skip
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     for x, total in zip(labels, bottoms, strict=True):
         ax.annotate(_thousands(total), (x, total), ha="center", va="bottom",
@@ -80,8 +95,8 @@ def render(report: Report) -> bytes:
         handles, names = ax.get_legend_handles_labels()
         ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1),
                   frameon=False, fontsize=9)  # fmt: skip
-    fig.text(0.01, 0.01, "Sumber: OTS (peristiwa layanan) dan data historis Dispendukcapil",
-             fontsize=8, color="grey")  # fmt: skip
+    fig.text(0.01, 0.01, "Sumber: OTS (peristiwa layanan) dan data historis Dispendukcapil"
+             + _unknown_note(report), fontsize=8, color="grey")  # fmt: skip
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")

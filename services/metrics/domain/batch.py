@@ -86,7 +86,7 @@ def _scheduled(b: Batch, time: datetime, d: ev.VisitScheduled) -> None:
 
 
 def _unassigned(b: Batch, time: datetime, d: ev.VisitUnassigned) -> None:
-    b.count(cat.VISITS_UNASSIGNED, cat.bounded(d.reason, cat.UNASSIGNED_REASONS))
+    b.count(cat.VISITS_UNASSIGNED, d.reason.value)
     decision = Decision(d.plan_revision, time, VisitStatus.UNASSIGNED)
     b.learn(d.visit_id, VisitFacts(decision=decision))
 
@@ -108,7 +108,7 @@ def _recording(b: Batch, time: datetime, d: ev.RecordingCompleted) -> None:
 
 
 def _rejected(b: Batch, time: datetime, d: ev.RecordingRejected) -> None:
-    b.count(cat.CAPTURES_REJECTED, cat.bounded(d.reason, cat.REJECTION_REASONS))
+    b.count(cat.CAPTURES_REJECTED, d.reason.value)
 
 
 def _service(b: Batch, time: datetime, d: ev.ServiceDelivered) -> None:

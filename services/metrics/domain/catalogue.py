@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from contracts.enums import Modality, Priority, VisitStatus
+from contracts.enums import Modality, Priority, RejectionReason, UnassignedReason, VisitStatus
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -82,41 +82,13 @@ HISTOGRAMS = (REQUEST_TO_COMPLETION, CAPTURE_QUALITY)
 
 OPEN_STATUSES = (VisitStatus.REQUESTED, VisitStatus.SCHEDULED, VisitStatus.UNASSIGNED)
 
-OTHER = "other"
-UNASSIGNED_REASONS = frozenset(
-    {
-        "no_team_with_kit",
-        "no_capacity_in_window",
-        "window_passed",
-        "no_working_day_in_window",
-        "outside_shift",
-        "too_many_people",
-        "unreachable",
-        "cancelled",
-    }
-)
-REJECTION_REASONS = frozenset(
-    {
-        "unknown_device",
-        "revoked_device",
-        "expired_device",
-        "device_mismatch",
-        "bad_signature",
-        "hash_mismatch",
-        "broken_chain",
-        "not_scheduled",
-        "too_large",
-        "malformed",
-        "duplicate",
-        "unknown_visit",
-        "visit_closed",
-    }
-)
-
-
-def bounded(reason: str, known: frozenset[str]) -> str:
-    """A label value from a known set; anything else is `other`, so labels stay bounded."""
-    return reason if reason in known else OTHER
+# The `reason` label's values: the producers' enumerations in contracts/, each shown as itself.
+UNASSIGNED_REASONS: tuple[str, ...] = tuple(r.value for r in UnassignedReason)
+REJECTION_REASONS: tuple[str, ...] = tuple(r.value for r in RejectionReason)
+REASONS_BY_METRIC: dict[str, tuple[str, ...]] = {
+    VISITS_UNASSIGNED.name: UNASSIGNED_REASONS,
+    CAPTURES_REJECTED.name: REJECTION_REASONS,
+}
 
 
 def bucket_index(buckets: tuple[float, ...], value: float) -> int:

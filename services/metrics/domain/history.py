@@ -1,4 +1,9 @@
-"""Counts from before the system existed, read from the department's CSV: all rows or none."""
+"""Counts from before the system existed, read from the department's CSV: all rows or none.
+
+The department published totals per year only, with no split by service, venue or kecamatan:
+a row may say `unknown` for any of the three, or leave the column out, and it is reported as
+unknown ("tidak diketahui"), never spread over made-up categories.
+"""
 
 import csv
 from collections.abc import Iterable
@@ -8,6 +13,8 @@ from contracts.enums import ServiceType, VenueType
 from contracts.jember import is_jember_kecamatan
 
 COLUMNS = ("year", "service_type", "venue_type", "kecamatan_code", "count")
+REQUIRED = ("year", "count")
+UNKNOWN = "unknown"  # what the published figures do not say: a service, venue or kecamatan
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 MAX_COUNT = 10_000_000
 
@@ -42,12 +49,19 @@ def _problems(raw: dict[str, str]) -> list[str]:
     problems = []
     if _integer(raw["year"], FIRST_YEAR, LAST_YEAR) is None:
         problems.append(f"year {raw['year']!r} is not a year between {FIRST_YEAR} and {LAST_YEAR}")
-    if raw["service_type"].strip() not in set(ServiceType):
-        problems.append(f"service_type {raw['service_type']!r} is not a contract service type")
-    if raw["venue_type"].strip() not in set(VenueType):
-        problems.append(f"venue_type {raw['venue_type']!r} is not a contract venue type")
-    if not is_jember_kecamatan(raw["kecamatan_code"].strip()):
-        problems.append(f"kecamatan_code {raw['kecamatan_code']!r} is not a kecamatan of Jember")
+    service, venue, kecamatan = (raw[c].strip() for c in COLUMNS[1:4])
+    if service != UNKNOWN and service not in set(ServiceType):
+        problems.append(
+            f"service_type {raw['service_type']!r} is not a contract service type or {UNKNOWN}"
+        )
+    if venue != UNKNOWN and venue not in set(VenueType):
+        problems.append(
+            f"venue_type {raw['venue_type']!r} is not a contract venue type or {UNKNOWN}"
+        )
+    if kecamatan != UNKNOWN and not is_jember_kecamatan(kecamatan):
+        problems.append(
+            f"kecamatan_code {raw['kecamatan_code']!r} is not a kecamatan of Jember or {UNKNOWN}"
+        )
     if _integer(raw["count"], 0, MAX_COUNT) is None:
         problems.append(f"count {raw['count']!r} is not a whole number from 0 to {MAX_COUNT}")
     return problems
@@ -60,11 +74,19 @@ def _row(raw: dict[str, str]) -> HistoryRow:
     )  # fmt: skip
 
 
+def _header_fits(header: list[str]) -> bool:
+    """Every column named once, from COLUMNS, with at least the year and the count."""
+    return len(set(header)) == len(header) and set(REQUIRED) <= set(header) <= set(COLUMNS)
+
+
 def parse(lines: Iterable[str]) -> Parsed:
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader, [])]
-    if sorted(header) != sorted(COLUMNS):
-        return Parsed([], [f"line 1: the columns must be {','.join(COLUMNS)}, not {header}"])
+    if not _header_fits(header):
+        return Parsed([], [
+            f"line 1: the columns must be {','.join(COLUMNS)} (service_type, venue_type and "
+            f"kecamatan_code may be left out: {UNKNOWN}), not {header}"
+        ])  # fmt: skip
     rows: list[HistoryRow] = []
     errors: list[str] = []
     seen: dict[tuple[int, str, str, str], int] = {}
@@ -75,7 +97,7 @@ def parse(lines: Iterable[str]) -> Parsed:
         if len(values) != len(header):
             errors.append(f"line {line}: {len(values)} fields, expected {len(header)}")
             continue
-        raw = dict(zip(header, values, strict=True))
+        raw = {column: UNKNOWN for column in COLUMNS} | dict(zip(header, values, strict=True))
         problems = _problems(raw)
         row = None if problems else _row(raw)
         if row is not None and (first := seen.setdefault(row.key, line)) != line:

@@ -7,6 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from contracts.jember import kecamatan_names
+from services.metrics.domain.history import UNKNOWN
+
+UNKNOWN_NAME = "tidak diketahui"  # a kecamatan the published history does not name
 
 
 class GroupBy(StrEnum):
@@ -49,7 +52,7 @@ def row_fields(group_by: GroupBy, row: ReportRow) -> dict[str, Any]:
     if group_by is GroupBy.YEAR:
         return {"year": row.year, "services": row.services}
     if group_by is GroupBy.KECAMATAN:
-        name = kecamatan_names().get(row.key, "")
+        name = UNKNOWN_NAME if row.key == UNKNOWN else kecamatan_names().get(row.key, "")
         return {"year": row.year, "kecamatan_code": row.key, "kecamatan": name,
                 "services": row.services}  # fmt: skip
     return {"year": row.year, group_by.value: row.key, "services": row.services}

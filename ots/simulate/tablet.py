@@ -1,12 +1,12 @@
-"""A device gateway in software: validly signed captures, exceptions, services and closes.
+"""A team's tablet (the device gateway) in software: signed captures, exceptions, services and
+closes, built as the contract says a device builds them.
 
-Used by the tests, the simulator and the bench to drive recording exactly as a team's tablet
+Used by the simulator, the tests and the bench to drive recording exactly as a team's tablet
 would: over NATS, on `ots.gateway.<device_id>.*`, signed with the device's Ed25519 key and
-chaining each person's captures as the contract says.
+chaining each person's captures. Knows nothing of recording's code: only the contract.
 """
 
 import base64
-import hashlib
 import json
 import os
 import uuid
@@ -26,7 +26,7 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
     EventSpec,
 )
-from services.recording.domain.signing import GENESIS_HASH, canonical_bytes, next_chain_hash
+from ots.simulate.signing import GENESIS_HASH, canonical_bytes, next_chain_hash, sample_sha256
 
 SAMPLE_BYTES = {Modality.FINGER: 20_000, Modality.IRIS: 30_000, Modality.FACE: 60_000,
                 Modality.SIGNATURE: 5_000}  # fmt: skip
@@ -43,6 +43,7 @@ class GatewayMessage:
 
 
 def every_slot() -> list[tuple[Modality, str | None]]:
+    """Each finger, each iris, the face and the signature: the contract's positions."""
     return [(m, p) for m, ps in POSITIONS_BY_MODALITY.items() for p in (ps or (None,))]
 
 
@@ -51,9 +52,11 @@ class SimulatedDevice:
     device_id: str
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     chains: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    """(visit id, NIK) → the last sequence and chain hash of that person's captures."""
 
     @property
     def public_key(self) -> str:
+        """The 32-byte raw public key in standard base64, as enrolled."""
         raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return base64.b64encode(raw).decode()
 
@@ -63,7 +66,7 @@ class SimulatedDevice:
     ) -> GatewayMessage:  # fmt: skip
         sample = sample if sample is not None else _sample(modality)
         sequence, previous = self.chains.get((visit_id, nik), (0, GENESIS_HASH))
-        digest = hashlib.sha256(sample).hexdigest()
+        digest = sample_sha256(sample)
         chain_hash = next_chain_hash(previous, digest)
         self.chains[(visit_id, nik)] = (sequence + 1, chain_hash)
         capture_id = capture_id or f"cap-{uuid.uuid4().hex[:20]}"

@@ -1,5 +1,6 @@
-"""The upstream events a gateway's work depends on, for tests, the simulator and the bench:
-a device enrolled for a team, a visit requested and scheduled for that team."""
+"""The upstream events a tablet's work depends on, published straight to NATS for the tests and
+the bench (the simulator asks intake over HTTP instead): a device enrolled for a team, a visit
+requested and scheduled for that team."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel
 from contracts import EventSpec, envelope
 from contracts.events import DeviceEnrolled, VisitRequested, VisitScheduled
 from contracts.subjects import DEVICE_ENROLLED, VISIT_REQUESTED, VISIT_SCHEDULED
-from services.recording.gateway_sim import SimulatedDevice
+from ots.simulate.tablet import SimulatedDevice
 
 
 async def emit(js: JetStreamContext, spec: EventSpec, data: BaseModel, subject_id: str) -> None:
