@@ -108,6 +108,20 @@ class VisitCancelled(Message):
     reason: LongText
 
 
+class VisitCloseRequested(Message):
+    """An operator closes a visit whose tablet never sent `visit-closed` (added in v1, additive).
+
+    Recording closes the visit at once: residents not recorded are listed absent, captures
+    still held are rejected as `broken_chain`, and `ots.visit.completed` follows. A visit
+    already completed, cancelled and never worked, or unknown to recording changes nothing.
+    """
+
+    visit_id: Id
+    reason: LongText
+    requested_by: Text = Field(description="Who asked: the operator's token name or agency.")
+    at: AwareDatetime = Field(description="When the operator asked.")
+
+
 class VisitScheduled(Message):
     visit_id: Id
     team_id: Id

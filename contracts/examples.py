@@ -62,6 +62,7 @@ _EVENT_TIMES: dict[str, datetime] = {
     subjects.VISIT_REQUESTED.pattern: wib(4, 10, 12),
     subjects.DEAD_LETTER.pattern: wib(4, 10, 14, 31),
     subjects.VISIT_CANCELLED.pattern: wib(5, 8, 30),
+    subjects.VISIT_CLOSE_REQUESTED.pattern: wib(9, 7, 45),
     subjects.VISIT_SCHEDULED.pattern: wib(7, 17, 0, 4),
     subjects.VISIT_UNASSIGNED.pattern: wib(7, 17, 0, 4),
     subjects.ROUTE_PLANNED.pattern: wib(7, 17, 0, 5),
@@ -154,6 +155,12 @@ EXAMPLES: dict[str, BaseModel] = {
     subjects.VISIT_CANCELLED.pattern: ev.VisitCancelled(
         visit_id="visit-2026-000131",
         reason="The resident was recorded at the Dispendukcapil office on 4 December.",
+    ),
+    subjects.VISIT_CLOSE_REQUESTED.pattern: ev.VisitCloseRequested(
+        visit_id="visit-2026-000139",
+        reason="The team's tablet was damaged in the rain; the team reported by phone.",
+        requested_by="operator-dukcapil-jember",
+        at=wib(9, 7, 45),
     ),
     subjects.VISIT_SCHEDULED.pattern: ev.VisitScheduled(
         visit_id=VISIT_ID,

@@ -43,12 +43,16 @@ VISIT_CANCELLED = EventSpec(
     "ots.visit.cancelled", ev.VisitCancelled, "intake", ("dispatch", "recording", "metrics"),
     "An operator cancelled a visit.", "visit_id",
 )
+VISIT_CLOSE_REQUESTED = EventSpec(
+    "ots.visit.close-requested", ev.VisitCloseRequested, "intake", ("recording",),
+    "An operator closed a visit its tablet never closed; recording completes it.", "visit_id",
+)
 VISIT_SCHEDULED = EventSpec(
     "ots.visit.scheduled", ev.VisitScheduled, "dispatch", ("intake", "recording", "metrics"),
     "A visit has a team, a day and an ETA; a later plan_revision supersedes.", "visit_id",
 )
 VISIT_UNASSIGNED = EventSpec(
-    "ots.visit.unassigned", ev.VisitUnassigned, "dispatch", ("intake", "metrics"),
+    "ots.visit.unassigned", ev.VisitUnassigned, "dispatch", ("intake", "recording", "metrics"),
     "No team can serve a visit, with the reason.", "visit_id",
 )
 VISIT_COMPLETED = EventSpec(
@@ -106,8 +110,8 @@ DEAD_LETTER = EventSpec(
 )
 
 ALL: tuple[EventSpec, ...] = (
-    VISIT_REQUESTED, VISIT_CANCELLED, VISIT_SCHEDULED, VISIT_UNASSIGNED, VISIT_COMPLETED,
-    ROUTE_PLANNED, TEAM_UPDATED, DEVICE_ENROLLED, GATEWAY_CAPTURE, GATEWAY_EXCEPTION,
+    VISIT_REQUESTED, VISIT_CANCELLED, VISIT_CLOSE_REQUESTED, VISIT_SCHEDULED, VISIT_UNASSIGNED,
+    VISIT_COMPLETED, ROUTE_PLANNED, TEAM_UPDATED, DEVICE_ENROLLED, GATEWAY_CAPTURE, GATEWAY_EXCEPTION,
     GATEWAY_SERVICE, GATEWAY_VISIT_CLOSED, RECAPTURE_REQUESTED, RECORDING_COMPLETED,
     RECORDING_REJECTED, SERVICE_DELIVERED, DEAD_LETTER,
 )

@@ -22,6 +22,7 @@ from services.intake.visit_writer import VisitWriter, visit_item
 from services.intake.visits import (
     already_open,
     cancel_visit,
+    close_visit,
     decode_cursor,
     encode_cursor,
     summary,
@@ -159,6 +160,16 @@ async def cancel(visit_id: str, body: CancelBody, request: Request, who: Who) ->
     require(who, Role.OPERATOR, Role.AGENCY)
     return await in_transaction(
         pool_of(request), lambda conn: cancel_visit(conn, visit_id, body.reason, who)
+    )
+
+
+@router.post("/visits/{visit_id}/close", status_code=202, tags=["visits"])
+async def close(visit_id: str, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
+    """An operator closes a visit its tablet never closed: recording completes it, residents
+    not recorded absent, and the status follows once `ots.visit.completed` comes back."""
+    require(who, Role.OPERATOR)
+    return await in_transaction(
+        pool_of(request), lambda conn: close_visit(conn, visit_id, body.reason, who)
     )
 
 

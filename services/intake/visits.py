@@ -1,17 +1,17 @@
-"""Visit requests: accept, read, list and cancel, each change leaving through the outbox."""
+"""Visit requests: accept, read, list, cancel and close, each change leaving through the outbox."""
 
 import base64
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from contracts.enums import VisitStatus
-from contracts.events import VisitCancelled
-from contracts.subjects import VISIT_CANCELLED
+from contracts.events import VisitCancelled, VisitCloseRequested
+from contracts.subjects import VISIT_CANCELLED, VISIT_CLOSE_REQUESTED
 from ots_runtime.http import Problem, field_problem
 from ots_runtime.outbox import enqueue
 from services.intake.domain.request import NewVisit
@@ -127,6 +127,35 @@ async def cancel_visit(
         conn, published.id, visit_id, VISIT_CANCELLED.type, published.time, {"reason": reason}
     )
     return summary(row) | {"status": VisitStatus.CANCELLED.value}
+
+
+async def close_visit(
+    conn: asyncpg.Connection, visit_id: str, reason: str, who: Principal
+) -> dict[str, Any]:
+    """Ask recording to close a scheduled visit its tablet never closed. The status stays
+    `scheduled` until recording's `ots.visit.completed` comes back; asking again is harmless."""
+    row = await fetch_visit(conn, visit_id, who, lock=True)
+    status = VisitStatus(row["status"])
+    if status in (VisitStatus.COMPLETED, VisitStatus.CANCELLED):
+        raise Problem(409, "Visit cannot be closed", f"visit {visit_id} is already {status}")
+    if status is not VisitStatus.SCHEDULED:
+        raise Problem(
+            409, "Visit cannot be closed", f"visit {visit_id} is {status}: no team was sent"
+        )
+    event = VisitCloseRequested(
+        visit_id=visit_id,
+        reason=reason,
+        requested_by=who.agency or who.role.value,
+        at=datetime.now(UTC),
+    )
+    published = await enqueue(
+        conn, SCHEMA, VISIT_CLOSE_REQUESTED, event, source=SOURCE, subject_id=visit_id
+    )
+    await record_history(
+        conn, published.id, visit_id, VISIT_CLOSE_REQUESTED.type, published.time,
+        {"reason": reason, "requested_by": event.requested_by},
+    )  # fmt: skip
+    return summary(row) | {"close_requested": True}
 
 
 def encode_cursor(created_at: datetime, visit_id: str) -> str:

@@ -50,7 +50,8 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
 
         async def sweeper(stop: asyncio.Event) -> None:
             grace, every = config.close_grace_seconds, config.close_check_seconds
-            await closing.run_sweeper(runtime.pool, grace, every, stop)
+            after_day = config.recording_close_after_day_hours * 3600
+            await closing.run_sweeper(runtime.pool, grace, every, stop, after_day)
 
         runtime.keep_running("close-sweeper", sweeper)
         app.state.runtime = runtime

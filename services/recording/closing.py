@@ -4,6 +4,11 @@ Gateways flush hours of work in any order, so the close may arrive before captur
 follows. A closed visit waits until nothing is held and everyone seen or expected is recorded
 or absent; after `close_grace_seconds` it completes anyway, and captures still held are
 rejected as broken chains (their predecessors never came).
+
+A visit no tablet closes is closed by recording itself, at once and without waiting for it
+to settle: at the end of its day (WIB) plus `close_after_day_hours`, when an operator asks
+(`ots.visit.close-requested`), or when it is cancelled after its team worked it. Residents not
+recorded are absent, and the same `ots.visit.completed` follows.
 """
 
 import asyncio
@@ -13,6 +18,7 @@ import logging
 import asyncpg
 
 from contracts.events import RecordingRejected, VisitCompleted
+from contracts.jember import WIB
 from contracts.subjects import RECORDING_REJECTED, VISIT_COMPLETED
 from services.recording.domain.reasons import Reason
 from services.recording.emit import Outgoing, enqueue_all
@@ -21,8 +27,14 @@ from services.recording.metrics import REJECTED
 log = logging.getLogger(__name__)
 
 
+CLOSED_AT_DAY_END = "recording:day-end"
+CLOSED_BY_OPERATOR = "recording:operator"
+CLOSED_ON_CANCELLATION = "recording:cancelled"
+WIB_OFFSET_SECONDS = WIB.utcoffset(None).total_seconds()
+
+
 async def finalize_if_settled(
-    conn: asyncpg.Connection, visit_id: str, grace_seconds: float
+    conn: asyncpg.Connection, visit_id: str, grace_seconds: float, *, force: bool = False
 ) -> list[Reason]:
     visit = await conn.fetchrow(
         "SELECT visit_id, team_id, venue_type, kecamatan_code, residents, absent_niks,"
@@ -41,7 +53,7 @@ async def finalize_if_settled(
     seen |= {r["nik"] for r in await _people(conn, "exceptions", visit_id)}
     absent = set(visit["absent_niks"]) | set(visit["residents"])
     settled = not held and (seen | absent) <= recorded | set(visit["absent_niks"])
-    if not settled and not visit["overdue"]:
+    if not settled and not visit["overdue"] and not force:
         return []
     await _complete(conn, visit, recorded, absent - recorded, held)
     return [Reason.BROKEN_CHAIN] * len(held)
@@ -104,10 +116,63 @@ async def sweep_overdue(pool: asyncpg.Pool, grace_seconds: float) -> int:
     return len(due)
 
 
-async def run_sweeper(pool: asyncpg.Pool, grace: float, every: float, stop: asyncio.Event) -> None:
+async def close_now(conn: asyncpg.Connection, visit_id: str, closed_by: str) -> list[Reason] | None:
+    """Close and complete a visit no tablet closed, inside the caller's transaction: residents
+    not recorded are absent, captures still held are broken chains. None if there is nothing to
+    complete: unknown, already completed, or never planned for a team (nobody to credit)."""
+    visit = await conn.fetchrow(
+        "SELECT team_id IS NOT NULL AND venue_type IS NOT NULL AND kecamatan_code IS NOT NULL"
+        " AS plannable FROM recording.visits WHERE visit_id = $1 AND completed_at IS NULL"
+        " FOR UPDATE",
+        visit_id,
+    )
+    if visit is None or not visit["plannable"]:
+        return None
+    await conn.execute(
+        "UPDATE recording.visits SET closed_at = coalesce(closed_at, now()),"
+        " closed_by = coalesce(closed_by, $2) WHERE visit_id = $1",
+        visit_id, closed_by,
+    )  # fmt: skip
+    return await finalize_if_settled(conn, visit_id, 0.0, force=True)
+
+
+async def close_overdue_days(pool: asyncpg.Pool, after_day_seconds: float) -> int:
+    """Close every open visit whose day (WIB) ended `after_day_seconds` ago; return how many.
+    Cancelled visits are left alone: one its team worked was completed when it was cancelled."""
+    async with pool.acquire() as conn, conn.transaction():
+        due = await conn.fetch(
+            "SELECT visit_id FROM recording.visits WHERE completed_at IS NULL"
+            " AND closed_at IS NULL AND NOT cancelled AND team_id IS NOT NULL"
+            " AND (visit_date + 1)::timestamp AT TIME ZONE 'UTC' + make_interval(secs => $1)"
+            " <= now() ORDER BY visit_id FOR UPDATE SKIP LOCKED",
+            after_day_seconds - WIB_OFFSET_SECONDS,  # midnight WIB is 17:00 UTC the day before
+        )
+        rejections: list[Reason] = []
+        closed = 0
+        for row in due:
+            outcome = await close_now(conn, row["visit_id"], CLOSED_AT_DAY_END)
+            if outcome is not None:
+                closed += 1
+                rejections.extend(outcome)
+    for reason in rejections:
+        REJECTED.labels(reason.value).inc()
+    if closed:
+        log.info("closed %d visit(s) whose day ended without a close from their tablet", closed)
+    return closed
+
+
+async def run_sweeper(
+    pool: asyncpg.Pool,
+    grace: float,
+    every: float,
+    stop: asyncio.Event,
+    after_day_seconds: float | None = None,
+) -> None:
     while not stop.is_set():
         try:
             await sweep_overdue(pool, grace)
+            if after_day_seconds is not None:
+                await close_overdue_days(pool, after_day_seconds)
         except Exception:
             log.exception("sweeping closed visits failed; trying again")
         with contextlib.suppress(TimeoutError):

@@ -35,6 +35,9 @@ class RecordingSettings(BaseSettings):
     gateway_wait_seconds: float = Field(default=5.0, ge=0)
     close_grace_seconds: float = Field(default=6 * 3600, ge=0)
     close_check_seconds: float = Field(default=5.0, gt=0)
+    # A visit its tablet never closes is closed this long after the end of its day (WIB), with
+    # the residents not recorded listed absent: OTS_RECORDING_CLOSE_AFTER_DAY_HOURS.
+    recording_close_after_day_hours: float = Field(default=6.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> Self:

@@ -1,21 +1,49 @@
-"""What recording keeps from OTS_EVENTS: enrolled devices and the visits it may record at."""
+"""What recording keeps from OTS_EVENTS: enrolled devices and the visits it may record at.
+
+A visit unassigned from its team no longer takes that team's messages (`not_scheduled`, at
+once). A visit cancelled before its team worked it is dropped; one cancelled after keeps what
+was recorded and completes with it. An operator's close completes a visit its tablet never
+closed.
+"""
 
 import base64
+import logging
 
 import asyncpg
 
 from contracts import CloudEvent
-from contracts.events import DeviceEnrolled, VisitCancelled, VisitRequested, VisitScheduled
-from contracts.subjects import DEVICE_ENROLLED, VISIT_CANCELLED, VISIT_REQUESTED, VISIT_SCHEDULED
+from contracts.events import (
+    DeviceEnrolled,
+    VisitCancelled,
+    VisitCloseRequested,
+    VisitRequested,
+    VisitScheduled,
+    VisitUnassigned,
+)
+from contracts.subjects import (
+    DEVICE_ENROLLED,
+    VISIT_CANCELLED,
+    VISIT_CLOSE_REQUESTED,
+    VISIT_REQUESTED,
+    VISIT_SCHEDULED,
+    VISIT_UNASSIGNED,
+)
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.consumer import Handler
+from services.recording.closing import CLOSED_BY_OPERATOR, CLOSED_ON_CANCELLATION, close_now
+from services.recording.domain.reasons import Reason
+from services.recording.metrics import REJECTED
 
+log = logging.getLogger(__name__)
+
+SUBJECTS = (
+    DEVICE_ENROLLED, VISIT_REQUESTED, VISIT_SCHEDULED, VISIT_UNASSIGNED, VISIT_CANCELLED,
+    VISIT_CLOSE_REQUESTED,
+)  # fmt: skip
 CONSUMER = ConsumerSpec(
     durable="recording-events",
     stream="OTS_EVENTS",
-    filter_subjects=tuple(
-        s.pattern for s in (DEVICE_ENROLLED, VISIT_REQUESTED, VISIT_SCHEDULED, VISIT_CANCELLED)
-    ),
+    filter_subjects=tuple(s.pattern for s in SUBJECTS),
 )
 
 
@@ -48,24 +76,74 @@ async def on_visit_requested(conn: asyncpg.Connection, event: CloudEvent[VisitRe
 async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitScheduled]) -> None:
     d = event.data
     await conn.execute(
-        "INSERT INTO recording.visits AS v (visit_id, team_id, plan_revision) VALUES ($1, $2, $3)"
-        " ON CONFLICT (visit_id) DO UPDATE SET team_id = excluded.team_id,"
-        " plan_revision = excluded.plan_revision WHERE v.plan_revision <= excluded.plan_revision",
-        d.visit_id, d.team_id, d.plan_revision,
+        "INSERT INTO recording.visits AS v (visit_id, team_id, plan_revision, visit_date)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (visit_id) DO UPDATE SET team_id = excluded.team_id,"
+        " plan_revision = excluded.plan_revision, visit_date = excluded.visit_date,"
+        " unassigned = false WHERE v.plan_revision <= excluded.plan_revision",
+        d.visit_id, d.team_id, d.plan_revision, d.date,
+    )  # fmt: skip
+
+
+async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
+    """The former team's devices are refused from now on; a later plan may give it a team."""
+    d = event.data
+    await conn.execute(
+        "INSERT INTO recording.visits AS v (visit_id, plan_revision, unassigned)"
+        " VALUES ($1, $2, true) ON CONFLICT (visit_id) DO UPDATE SET team_id = NULL,"
+        " visit_date = NULL, plan_revision = excluded.plan_revision, unassigned = true"
+        " WHERE v.plan_revision <= excluded.plan_revision AND v.completed_at IS NULL",
+        d.visit_id, d.plan_revision,
     )  # fmt: skip
 
 
 async def on_visit_cancelled(conn: asyncpg.Connection, event: CloudEvent[VisitCancelled]) -> None:
+    visit_id = event.data.visit_id
     await conn.execute(
         "INSERT INTO recording.visits (visit_id, cancelled) VALUES ($1, true)"
         " ON CONFLICT (visit_id) DO UPDATE SET cancelled = true",
-        event.data.visit_id,
+        visit_id,
     )
+    if await _worked(conn, visit_id):
+        _count(await close_now(conn, visit_id, CLOSED_ON_CANCELLATION))
+
+
+async def on_visit_close_requested(
+    conn: asyncpg.Connection, event: CloudEvent[VisitCloseRequested]
+) -> None:
+    d = event.data
+    cancelled = await conn.fetchval(
+        "SELECT cancelled FROM recording.visits WHERE visit_id = $1", d.visit_id
+    )
+    if cancelled and not await _worked(conn, d.visit_id):
+        return
+    outcome = await close_now(conn, d.visit_id, CLOSED_BY_OPERATOR)
+    if outcome is None:
+        log.info("close of visit %s by %s changed nothing", d.visit_id, d.requested_by)
+    _count(outcome)
+
+
+async def _worked(conn: asyncpg.Connection, visit_id: str) -> bool:
+    """Whether its team left anything at the visit: a capture, an exception, a service."""
+    worked: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM recording.captures WHERE visit_id = $1)"
+        " OR EXISTS (SELECT FROM recording.exceptions WHERE visit_id = $1)"
+        " OR EXISTS (SELECT FROM recording.services WHERE visit_id = $1)"
+        " OR EXISTS (SELECT FROM recording.people WHERE visit_id = $1)",
+        visit_id,
+    )
+    return worked
+
+
+def _count(rejections: list[Reason] | None) -> None:
+    for reason in rejections or []:
+        REJECTED.labels(reason.value).inc()
 
 
 HANDLERS: list[Handler] = [
     Handler(DEVICE_ENROLLED, on_device_enrolled),
     Handler(VISIT_REQUESTED, on_visit_requested),
     Handler(VISIT_SCHEDULED, on_visit_scheduled),
+    Handler(VISIT_UNASSIGNED, on_visit_unassigned),
     Handler(VISIT_CANCELLED, on_visit_cancelled),
+    Handler(VISIT_CLOSE_REQUESTED, on_visit_close_requested),
 ]

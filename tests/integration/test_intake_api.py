@@ -2,15 +2,21 @@
 
 import asyncio
 import uuid
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
 from nats.aio.client import Client
 
+from contracts.events import VisitScheduled
+from contracts.subjects import VISIT_SCHEDULED
+from ots.simulate.upstream import emit
 from ots_runtime.settings import Settings
 from ots_runtime.subscriber import DurableBatch
 from services.intake.app import create_app
+from services.recording.app import create_app as create_recording_app
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
+from tests.integration.test_recording_fixtures import eventually, recording_config
 from tests.support.events import published
 from tests.support.http_service import serving
 from tests.support.requests import a_home_visit, a_nik, a_team
@@ -263,3 +269,81 @@ async def readiness(service: httpx.AsyncClient, status: int, within: float) -> h
         while (answer := await service.get("/readyz")).status_code != status:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     return answer
+
+
+async def _scheduled(intake: httpx.AsyncClient, tokens: Tokens, nc: Client) -> str:
+    created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+    visit_id: str = created.json()["visit_id"]
+    scheduled = VisitScheduled(
+        visit_id=visit_id, team_id="team-07", date=date.today(), eta=datetime.now(UTC),
+        service_minutes=45, plan_revision=1,
+    )  # fmt: skip
+    await emit(nc.jetstream(), VISIT_SCHEDULED, scheduled, visit_id)
+
+    async def is_scheduled() -> bool:
+        got = await intake.get(f"/v1/visits/{visit_id}", headers=bearer(tokens.operator))
+        return bool(got.json()["status"] == "scheduled")
+
+    await eventually(is_scheduled)
+    return visit_id
+
+
+async def test_an_operator_closes_a_visit_and_recording_completes_it(
+    intake: httpx.AsyncClient, tokens: Tokens, nc: Client, settings: Settings
+) -> None:
+    visit_id = await _scheduled(intake, tokens, nc)
+    path = f"/v1/visits/{visit_id}"
+    for token in (tokens.agency, tokens.viewer):
+        refused = await intake.post(f"{path}/close", json={"reason": "x"}, headers=bearer(token))
+        assert refused.status_code == 403
+    unknown = await intake.post(
+        "/v1/visits/v-unknown/close", json={"reason": "x"}, headers=bearer(tokens.operator)
+    )
+    assert unknown.status_code == 404
+
+    recording = create_recording_app(
+        settings.model_copy(update={"recording_port": 0}), recording_config()
+    )
+    async with serving(recording):
+        closed = await intake.post(
+            f"{path}/close", json={"reason": "tablet lost"}, headers=bearer(tokens.operator)
+        )
+        assert closed.status_code == 202, closed.text
+        assert closed.json()["close_requested"] is True
+        [request] = await published(nc, "ots.visit.close-requested", expect=1)
+        assert request["data"]["visit_id"] == visit_id
+        assert request["data"]["reason"] == "tablet lost"
+        assert request["data"]["requested_by"] == "dispendukcapil"
+        [completed] = await published(nc, "ots.visit.completed", expect=1)
+        assert completed["data"]["visit_id"] == visit_id
+        assert (completed["data"]["people_recorded"], completed["data"]["people_absent"]) == (0, 1)
+
+        async def is_completed() -> bool:
+            got = await intake.get(path, headers=bearer(tokens.operator))
+            return bool(got.json()["status"] == "completed")
+
+        await eventually(is_completed)
+    again = await intake.post(
+        f"{path}/close", json={"reason": "x"}, headers=bearer(tokens.operator)
+    )
+    assert again.status_code == 409
+    history = (await intake.get(path, headers=bearer(tokens.operator))).json()["history"]
+    assert {"type": "ots.visit.close-requested.v1", "reason": "tablet lost"}.items() <= next(
+        h for h in history if h["type"] == "ots.visit.close-requested.v1"
+    ).items()
+
+
+async def test_a_cancelled_or_unscheduled_visit_cannot_be_closed(
+    intake: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
+    path = f"/v1/visits/{created.json()['visit_id']}"
+    requested = await intake.post(
+        f"{path}/close", json={"reason": "x"}, headers=bearer(tokens.operator)
+    )
+    assert requested.status_code == 409
+    await intake.post(f"{path}/cancel", json={"reason": "moved"}, headers=bearer(tokens.agency))
+    cancelled = await intake.post(
+        f"{path}/close", json={"reason": "x"}, headers=bearer(tokens.operator)
+    )
+    assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["detail"]

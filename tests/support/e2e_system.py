@@ -176,8 +176,13 @@ async def running_system(*, replicas: int = 1, cluster: bool = False) -> AsyncIt
     Under a directory of its own: pytest's tmp_path parent is reset to 0700 whenever another
     pytest starts, which locks the unprivileged PostgreSQL user out mid-test when run as root."""
     with _directory() as root:
-        async with _running(root, replicas, cluster) as system:
-            yield system
+        try:
+            async with _running(root, replicas, cluster) as system:
+                yield system
+        except BaseException:  # a failure or a pytest-timeout: what each service last said
+            for log in sorted(root.glob("*.log")):
+                print(f"\n--- {log.name} ---\n{_tail(log, 60)}", file=sys.stderr)
+            raise
 
 
 @contextlib.contextmanager

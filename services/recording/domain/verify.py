@@ -27,6 +27,7 @@ class Visit:
     cancelled: bool
     closed: bool = False
     completed: bool = False
+    unassigned: bool = False  # taken from its team by ots.visit.unassigned
 
     @property
     def scheduled(self) -> bool:

@@ -80,7 +80,8 @@ class BatchApplier:
             return False
         visit = self._visit(item)
         return reason is Reason.UNKNOWN_DEVICE or (
-            reason is Reason.NOT_SCHEDULED and (visit is None or not visit.scheduled)
+            reason is Reason.NOT_SCHEDULED
+            and (visit is None or not (visit.scheduled or visit.unassigned))
         )
 
     def _visit(self, item: Inbound) -> Visit | None:

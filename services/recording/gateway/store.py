@@ -23,7 +23,7 @@ async def load_devices(conn: asyncpg.Connection, device_ids: Iterable[str]) -> d
 async def lock_visits(conn: asyncpg.Connection, visit_ids: Iterable[str]) -> dict[str, Visit]:
     """Locked in id order, so that concurrent batches on the same visits queue, not deadlock."""
     rows = await conn.fetch(
-        "SELECT visit_id, team_id, venue_type, kecamatan_code, cancelled,"
+        "SELECT visit_id, team_id, venue_type, kecamatan_code, cancelled, unassigned,"
         " closed_at IS NOT NULL AS closed, completed_at IS NOT NULL AS completed"
         " FROM recording.visits WHERE visit_id = ANY($1::text[]) ORDER BY visit_id FOR UPDATE",
         sorted(set(visit_ids)),
