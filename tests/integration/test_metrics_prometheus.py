@@ -62,9 +62,10 @@ async def query_until(prometheus: str, promql: str, want: float, within: float =
     async with httpx.AsyncClient(base_url=prometheus, timeout=5) as client:
         while asyncio.get_running_loop().time() < deadline:
             try:
-                answer = (await client.get("/api/v1/query", params={"query": promql})).json()
-                result = answer["data"]["result"]
-                value = float(result[0]["value"][1]) if result else value
+                response = await client.get("/api/v1/query", params={"query": promql})
+                if response.status_code == 200:  # 503 "Service Unavailable" while it starts
+                    result = response.json()["data"]["result"]
+                    value = float(result[0]["value"][1]) if result else value
             except httpx.TransportError:
                 pass  # still starting
             if value == want:

@@ -52,9 +52,10 @@ async def scraped_value(client: httpx.AsyncClient, promql: str, wanted: float) -
         async with asyncio.timeout(30):
             while value != wanted:
                 with contextlib.suppress(httpx.TransportError):
-                    answer = (await client.get("/api/v1/query", params={"query": promql})).json()
-                    results = answer.get("data", {}).get("result", [])
-                    value = float(results[0]["value"][1]) if results else float("nan")
+                    response = await client.get("/api/v1/query", params={"query": promql})
+                    if response.status_code == 200:  # 503 while Prometheus still starts
+                        results = response.json().get("data", {}).get("result", [])
+                        value = float(results[0]["value"][1]) if results else float("nan")
                 await asyncio.sleep(0.5)
     return value
 
