@@ -172,7 +172,12 @@ async def drained(
 
 
 async def setup(nats_url: str, database_url: str) -> tuple[JetStreamContext, asyncpg.Pool]:
-    settings = Settings(env="test", nats_url=nats_url, database_url=database_url)
+    settings = Settings(
+        env="test",
+        nats_url=nats_url,
+        database_url=database_url,
+        token_pepper="bench-pepper-not-secret",
+    )
     await provision_streams(settings)
     await migrate_all(settings)
     nc = await connect(nats_url, name="bench-recording")

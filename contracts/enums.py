@@ -135,6 +135,10 @@ class RejectionReason(StrEnum):
     REPLAYED_CHAIN = "replayed_chain"
     NOT_SCHEDULED = "not_scheduled"
     FACE_NOT_EXCEPTABLE = "face_not_exceptable"
+    DUPLICATE_CAPTURE_ID = "duplicate_capture_id"
+    SOURCE_MISMATCH = "source_mismatch"
+    CAPTURED_IN_FUTURE = "captured_in_future"
+    CAPTURED_BEFORE_VISIT_DAY = "captured_before_visit_day"
 
 
 FINGER_POSITIONS = (

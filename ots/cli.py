@@ -8,7 +8,7 @@ from pathlib import Path
 
 from contracts.streams import ALL_STREAMS
 from ots.dlq_cli import add_parser as add_dlq_parser
-from ots.embedded_env import load_runtime_env
+from ots.embedded_env import load_runtime_env, local_settings
 from ots_runtime.logs import configure_logging
 from ots_runtime.settings import Settings
 from services.intake.tokens import Role
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     offline = offline_command(args)
     if offline is not None:
         return offline
-    settings = load_runtime_env(Settings())
+    settings = load_runtime_env(local_settings(args.command))
     if args.command in ("run", "demo"):
         from ots.supervisor import run
 

@@ -56,14 +56,19 @@ class Advisory:
         return cls(body["stream"], body["consumer"], int(body["stream_seq"]), body["deliveries"])
 
 
-def inbox_keys(data: bytes, stream_seq: int) -> list[str]:
-    """The keys a consumer's inbox may hold the message under: its CloudEvents id, or the
-    stream sequence that recording's gateway consumer uses for a message it cannot read."""
+def inbox_keys(data: bytes, stream_seq: int, subject: str = "") -> list[str]:
+    """The keys a consumer's inbox may hold the message under: its CloudEvents id; for a
+    gateway message (`ots.gateway.<device>.<kind>`) the id under its device, as recording's
+    gateway consumer keeps it; or the stream sequence that consumer uses for a message it
+    cannot read."""
     keys = [f"nats:{stream_seq}"]
     with contextlib.suppress(ValueError, TypeError, AttributeError):
         event_id = json.loads(data).get("id")
         if isinstance(event_id, str):
             keys.append(event_id)
+            parts = subject.split(".")
+            if len(parts) == 4 and parts[:2] == ["ots", "gateway"]:
+                keys.append(f"{parts[2][:64]}:{event_id}")
     return keys
 
 
@@ -96,7 +101,7 @@ class MaxDeliveriesWatcher:
             await msg.ack()  # settled meanwhile, or aged out of its stream
             return
         data = stored.data or b""
-        keys = inbox_keys(data, advisory.stream_seq)
+        keys = inbox_keys(data, advisory.stream_seq, stored.subject or "")
         applied = await until_applied(
             lambda: self._in_inbox(advisory.consumer, keys), self._pool, stop,
             (self._service, self.spec.durable),

@@ -18,7 +18,10 @@ REDELIVERY_BOUND_HOURS = 24.0
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OTS_", env_file=".env", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # Fail closed: nothing set means production. The placeholder secrets are for
+    # `OTS_ENV=development` only, which `ots run`/`ots demo` set for their embedded system;
+    # `test` is explicit too, but brings its own secrets like production.
+    env: Literal["development", "test", "production"] = "production"
     nats_url: str | None = None
     nats_user: str | None = None
     nats_password: str | None = None
@@ -49,11 +52,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Self:
-        if self.env == "production":
-            if self.token_pepper == PLACEHOLDER:
-                raise ValueError("OTS_TOKEN_PEPPER must be set to a real secret in production")
-            if not self.nats_url or not self.database_url:
-                raise ValueError("OTS_NATS_URL and OTS_DATABASE_URL are required in production")
+        if self.env != "development" and self.token_pepper == PLACEHOLDER:
+            raise ValueError(
+                f"OTS_TOKEN_PEPPER must be set to a real secret (OTS_ENV is {self.env}; the "
+                "placeholder is for OTS_ENV=development only, which `ots run` sets)"
+            )
+        if self.env == "production" and not (self.nats_url and self.database_url):
+            raise ValueError("OTS_NATS_URL and OTS_DATABASE_URL are required in production")
         return self
 
     def port_of(self, service: str) -> int:

@@ -63,7 +63,9 @@ class SimulatedDevice:
     def capture(
         self, visit_id: str, nik: str, modality: Modality, position: str | None = None, *,
         quality: int = 80, sample: bytes | None = None, capture_id: str | None = None,
+        captured_at: datetime | None = None,
     ) -> GatewayMessage:  # fmt: skip
+        """`captured_at` defaults to now; an earlier one is a capture recorded offline."""
         sample = sample if sample is not None else _sample(modality)
         sequence, previous = self.chains.get((visit_id, nik), (0, GENESIS_HASH))
         digest = sample_sha256(sample)
@@ -75,7 +77,7 @@ class SimulatedDevice:
             "visit_id": visit_id, "nik": nik, "sequence": sequence + 1, "modality": modality.value,
             "position": position, "quality": quality, "format": FORMATS[modality],
             "sample": base64.b64encode(sample).decode(), "sha256": digest,
-            "chain_hash": chain_hash, "captured_at": datetime.now(UTC).isoformat(),
+            "chain_hash": chain_hash, "captured_at": (captured_at or datetime.now(UTC)).isoformat(),
         }  # fmt: skip
         return self.sign(GATEWAY_CAPTURE, data, capture_id)
 

@@ -4,17 +4,19 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from contracts.enums import VenueType, VisitStatus
+from contracts.enums import AgencyType, VenueType, VisitStatus
+from contracts.events import Id
 from contracts.jember import WIB
 from ots_runtime.db import in_transaction
 from ots_runtime.http import FieldError, Problem, field_problem, validation_problem
-from services.intake.domain.request import NewVisit
+from services.intake.domain.request import NewRequester, NewVisit
 from services.intake.domain.rules import check_new_visit
+from services.intake.domain.text import FreeText
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
 from services.intake.recorded import OPENAPI_RESPONSES, already_recorded
 from services.intake.tokens import Principal, Role, TokenVerifier
@@ -66,7 +68,24 @@ def require(who: Principal, *roles: Role) -> None:
 
 
 class CancelBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[FreeText, Field(min_length=1)]
+
+
+# Path ids are checked as the bodies' ids are (no dot, no control character): 422, never a
+# lookup of something no id can be.
+VisitId = Annotated[Id, Path(description="A visit id as POST /v1/visits returned it.")]
+FleetId = Annotated[Id, Path(description="Letters, digits, `_`, `:` and `-`; at most 64.")]
+
+
+def bind_requester(visit: NewVisit, who: Principal) -> NewVisit:
+    """An agency requests as itself: its token's agency is the requester's name, whatever the
+    body says, and it may not pass for the department. Operators name any requester."""
+    if who.role is not Role.AGENCY:
+        return visit
+    if visit.requester.agency_type is AgencyType.DISPENDUKCAPIL:
+        raise Problem(403, "Forbidden", "an agency token may not request as dispendukcapil")
+    requester = NewRequester(agency_type=visit.requester.agency_type, agency_name=who.agency)
+    return visit.model_copy(update={"requester": requester})
 
 
 IDEMPOTENCY_KEY = {
@@ -84,13 +103,21 @@ IDEMPOTENCY_KEY = {
     responses=OPENAPI_RESPONSES,
 )  # fmt: skip
 async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
+    """Request a visit. With an agency token the requester is that agency: `requester.
+    agency_name` is replaced by the token's agency in the stored visit and in
+    `ots.visit.requested`, and `requester.agency_type` `dispendukcapil` is refused (403).
+    An operator names any requester. Text fields refuse control characters (422): names
+    outright, free text (address, override note) except tab and line breaks."""
     who = await authenticate(request)
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > 200:
         raise field_problem(
             "Idempotency-Key", "at most 200 characters", "Idempotency-Key is too long"
         )
+    if idempotency_key is not None and not idempotency_key.isprintable():
+        raise field_problem("Idempotency-Key", "printable characters only")
     require(who, Role.OPERATOR, Role.AGENCY)
+    visit = bind_requester(visit, who)
     if visit.overridden and who.role != Role.OPERATOR:
         raise Problem(403, "Forbidden", "only an operator may override a recording refusal")
     problems = check_new_visit(visit, datetime.now(WIB).date())
@@ -111,7 +138,7 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
 
 
 @router.get("/visits/{visit_id}", tags=["visits"])
-async def get_visit(visit_id: str, request: Request, who: Who) -> dict[str, Any]:
+async def get_visit(visit_id: VisitId, request: Request, who: Who) -> dict[str, Any]:
     return await in_transaction(pool_of(request), lambda conn: visit_view(conn, visit_id, who))
 
 
@@ -156,7 +183,7 @@ async def list_visits(
 
 
 @router.post("/visits/{visit_id}/cancel", tags=["visits"])
-async def cancel(visit_id: str, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
+async def cancel(visit_id: VisitId, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
     require(who, Role.OPERATOR, Role.AGENCY)
     return await in_transaction(
         pool_of(request), lambda conn: cancel_visit(conn, visit_id, body.reason, who)
@@ -164,7 +191,7 @@ async def cancel(visit_id: str, body: CancelBody, request: Request, who: Who) ->
 
 
 @router.post("/visits/{visit_id}/close", status_code=202, tags=["visits"])
-async def close(visit_id: str, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
+async def close(visit_id: VisitId, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
     """An operator closes a visit its tablet never closed: recording completes it, residents
     not recorded absent, and the status follows once `ots.visit.completed` comes back."""
     require(who, Role.OPERATOR)
@@ -173,12 +200,9 @@ async def close(visit_id: str, body: CancelBody, request: Request, who: Who) -> 
     )
 
 
-TeamId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
 @router.put("/teams/{team_id}", tags=["teams"])
 async def upsert_team(
-    team_id: TeamId, body: TeamBody, request: Request, who: Who
+    team_id: FleetId, body: TeamBody, request: Request, who: Who
 ) -> dict[str, Any]:
     require(who, Role.OPERATOR)
     return await in_transaction(pool_of(request), lambda conn: put_team(conn, team_id, body))
@@ -194,7 +218,7 @@ async def teams(request: Request, who: Who) -> list[dict[str, Any]]:
 
 @router.put("/devices/{device_id}", tags=["devices"])
 async def enrol_device(
-    device_id: TeamId, body: DeviceBody, request: Request, who: Who
+    device_id: FleetId, body: DeviceBody, request: Request, who: Who
 ) -> dict[str, Any]:
     require(who, Role.OPERATOR)
     if body.expires_at <= datetime.now(UTC) and not body.revoked:

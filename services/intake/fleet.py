@@ -9,18 +9,19 @@ import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.enums import DeviceKind, Kit, Weekday
-from contracts.events import DeviceEnrolled, GeoPoint, Shift, TeamUpdated, Text
+from contracts.events import DeviceEnrolled, GeoPoint, Id, Shift, TeamUpdated
 from contracts.jember import is_inside_jember
 from contracts.subjects import DEVICE_ENROLLED, TEAM_UPDATED
 from ots_runtime.http import field_problem
 from ots_runtime.outbox import enqueue
+from services.intake.domain.text import Name
 from services.intake.visits import SCHEMA, SOURCE
 
 
 class TeamBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text
+    name: Name
     base: GeoPoint
     kits: list[Kit] = Field(max_length=3)
     shift: Shift = Shift()
@@ -35,7 +36,7 @@ class TeamBody(BaseModel):
 class DeviceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    team_id: str = Field(min_length=1, max_length=64)
+    team_id: Id
     kind: DeviceKind
     public_key: str = Field(max_length=64)
     expires_at: AwareDatetime

@@ -7,6 +7,7 @@ waits for that commit, so nothing is acknowledged that is not durable.
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,8 @@ from ots_runtime.outbox import outbox_row
 from services.intake.domain.request import NewVisit
 from services.intake.tokens import Principal
 from services.intake.visits import SOURCE, body_hash, new_visit_id, owner_of
+
+log = logging.getLogger(__name__)
 
 Item = dict[str, Any]
 Outcome = dict[str, Any]
@@ -95,6 +98,14 @@ class VisitWriter:
             )
             outcomes: list[Outcome] = orjson.loads(raw)
         except Exception as error:
+            if len(batch) > 1:
+                # The call landed nothing: each item again on its own, so one that PostgreSQL
+                # refuses fails its own request and never its neighbours'.
+                log.warning("a batch of %d visits failed (%r); writing each alone", len(batch),
+                            error)  # fmt: skip
+                for one in batch:
+                    await self._write([one])
+                return
             for _, done in batch:
                 if not done.done():
                     done.set_exception(error)

@@ -165,6 +165,8 @@ def encode_cursor(created_at: datetime, visit_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, visit_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        if not visit_id.isprintable():
+            raise ValueError("a visit id has no control characters")
         return datetime.fromisoformat(created), visit_id
     except (ValueError, UnicodeDecodeError) as error:
         raise field_problem(

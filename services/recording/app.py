@@ -29,6 +29,8 @@ def gateway_options(config: RecordingSettings) -> GatewayOptions:
         max_message_bytes=config.gateway_max_message_bytes,
         batch_size=config.gateway_batch_size, close_grace_seconds=config.close_grace_seconds,
         verify_workers=config.gateway_verify_workers, wait_seconds=config.gateway_wait_seconds,
+        clock_skew_seconds=config.gateway_clock_skew_seconds,
+        capture_lead_days=config.capture_lead_days(),
     )  # fmt: skip
 
 

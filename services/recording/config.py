@@ -33,6 +33,13 @@ class RecordingSettings(BaseSettings):
     # A message from a device or for a visit not yet known waits this long, then twice, three
     # times as long, before it is refused: its enrolment or schedule may be late on OTS_EVENTS.
     gateway_wait_seconds: float = Field(default=5.0, ge=0)
+    # A capture is judged at its signed captured_at, which may run ahead of its arrival on
+    # OTS_GATEWAY by at most this much (the tablet's clock drift): OTS_GATEWAY_CLOCK_SKEW_SECONDS.
+    gateway_clock_skew_seconds: float = Field(default=300.0, ge=0)
+    # How many days before its visit's day (WIB) a capture may be signed:
+    # OTS_GATEWAY_CAPTURE_LEAD_DAYS. Unset: 0 in production; elsewhere 14, because the simulator
+    # (`ots demo`, the e2e day) records a day that dispatch planned ahead, today.
+    gateway_capture_lead_days: int | None = Field(default=None, ge=0, le=366)
     close_grace_seconds: float = Field(default=6 * 3600, ge=0)
     close_check_seconds: float = Field(default=5.0, gt=0)
     # A visit its tablet never closes is closed this long after the end of its day (WIB), with
@@ -46,6 +53,11 @@ class RecordingSettings(BaseSettings):
             raise ValueError("OTS_BIOMETRIC_KEYS must not hold the development key in production")
         Keyring(keys, self.biometric_active_key)
         return self
+
+    def capture_lead_days(self) -> int:
+        if self.gateway_capture_lead_days is not None:
+            return self.gateway_capture_lead_days
+        return 0 if self.env == "production" else 14
 
     def keyring(self) -> Keyring:
         return Keyring(parse_keys(self.biometric_keys), self.biometric_active_key)

@@ -1,5 +1,8 @@
 """What recording keeps from OTS_EVENTS: enrolled devices and the visits it may record at.
 
+A device's revocation keeps the time of the event that revoked it (`revoked_at`): a capture
+signed before it still counts.
+
 A visit unassigned from its team no longer takes that team's messages (`not_scheduled`, at
 once). A visit cancelled before its team worked it is dropped; one cancelled after keeps what
 was recorded and completes with it. An operator's close completes a visit its tablet never
@@ -51,10 +54,13 @@ async def on_device_enrolled(conn: asyncpg.Connection, event: CloudEvent[DeviceE
     d = event.data
     await conn.execute(
         "INSERT INTO recording.devices AS d (device_id, team_id, kind, public_key, expires_at,"
-        " revoked, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " revoked, enrolled_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " CASE WHEN $6::boolean THEN $7::timestamptz END)"
         " ON CONFLICT (device_id) DO UPDATE SET team_id = excluded.team_id, kind = excluded.kind,"
         " public_key = excluded.public_key, expires_at = excluded.expires_at,"
-        " revoked = excluded.revoked, enrolled_at = excluded.enrolled_at"
+        " revoked = excluded.revoked, enrolled_at = excluded.enrolled_at,"
+        " revoked_at = CASE WHEN excluded.revoked THEN"
+        " CASE WHEN d.revoked THEN d.revoked_at ELSE excluded.enrolled_at END END"
         " WHERE d.enrolled_at <= excluded.enrolled_at",
         d.device_id, d.team_id, d.kind.value, base64.b64decode(d.public_key), d.expires_at,
         d.revoked, event.time,

@@ -5,7 +5,8 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.enums import Priority, PriorityReason, ServiceType
-from contracts.events import LongText, Requester, Resident, Venue, Window
+from contracts.events import Requester, Resident, Venue, Window
+from services.intake.domain.text import FreeText, Name
 
 
 class OverrideReason(StrEnum):
@@ -20,7 +21,18 @@ class RecordingOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: OverrideReason
-    note: LongText = ""
+    note: FreeText = ""
+
+
+class NewRequester(Requester):
+    """The requester as the body names it; an agency token's own agency replaces the name."""
+
+    agency_name: Name
+
+
+class NewVenue(Venue):
+    name: Name
+    address: FreeText = ""
 
 
 class NewResident(Resident):
@@ -29,14 +41,15 @@ class NewResident(Resident):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    name: Name
     override: RecordingOverride | None = None
 
 
 class NewVisit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    requester: Requester
-    venue: Venue
+    requester: NewRequester
+    venue: NewVenue
     services: list[ServiceType] = Field(min_length=1, max_length=8)
     residents: list[NewResident] = Field(default_factory=list, max_length=500)
     expected_people: int = Field(ge=1, le=2000)

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -61,6 +62,13 @@ class Inbound:
     sample: bytes | None = None
     signed: SignedParts | None = None
     precheck: SignatureCheck | None = None
+    source: str = ""  # the CloudEvents `source`, which must name the subject's device
+    arrived_at: datetime | None = None  # when JetStream stored it, if known
+
+    @property
+    def inbox_key(self) -> str:
+        """Per device: a message on another device's subject cannot spend this device's id."""
+        return f"{self.subject_device}:{self.event_id}"
 
     @property
     def item_id(self) -> str:
@@ -97,7 +105,14 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
     except (ValueError, ValidationError) as error:
         raise Rejected(Reason.MALFORMED) from error
     return Inbound(
-        raw.id, device_id, spec, raw.data, data, _sample_of(data), signed_parts(raw.data)
+        raw.id,
+        device_id,
+        spec,
+        raw.data,
+        data,
+        _sample_of(data),
+        signed_parts(raw.data),
+        source=raw.source,
     )
 
 

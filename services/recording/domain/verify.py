@@ -1,9 +1,17 @@
-"""Trust before anything else: the device, its signature, the sample's hash, the visit."""
+"""Trust before anything else: the device, its signature, the sample's hash, the visit.
+
+A capture is judged at its signed `captured_at`, not when it is processed: a tablet that
+recorded offline while its key was valid keeps its day. That instant is trusted only once the
+signature holds, and only within bounds: no later than the message's arrival plus a small clock
+skew, no earlier than the start of the visit's day (WIB). A message that carries no signed time
+(exception, service, close) is judged at its arrival.
+"""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from contracts.events import GatewayCapture
+from contracts.jember import WIB
 from services.recording.domain.inbound import Inbound
 from services.recording.domain.reasons import Reason, Rejected
 from services.recording.domain.signing import ed25519_valid, sample_digest
@@ -16,6 +24,14 @@ class Device:
     public_key: bytes
     expires_at: datetime
     revoked: bool
+    revoked_at: datetime | None = None  # None while revoked: revoked for every instant
+
+    def trusted_at(self, at: datetime) -> None:
+        """Raises `Rejected` unless the device's key was valid at `at`."""
+        if self.revoked and (self.revoked_at is None or self.revoked_at <= at):
+            raise Rejected(Reason.REVOKED_DEVICE)
+        if self.expires_at <= at:
+            raise Rejected(Reason.EXPIRED_DEVICE)
 
 
 @dataclass(frozen=True)
@@ -28,22 +44,69 @@ class Visit:
     closed: bool = False
     completed: bool = False
     unassigned: bool = False  # taken from its team by ots.visit.unassigned
+    visit_date: date | None = None  # the day it is planned for, from ots.visit.scheduled
 
     @property
     def scheduled(self) -> bool:
         return bool(self.team_id and self.venue_type and self.kecamatan_code)
 
 
-def check_device(inbound: Inbound, device: Device | None, now: datetime) -> Device:
+@dataclass(frozen=True)
+class Bounds:
+    """Where a signed `captured_at` may fall: up to `skew` after the arrival, and from `lead`
+    before the start of the visit's day (none in production)."""
+
+    skew: timedelta = timedelta(minutes=5)
+    lead: timedelta = timedelta(0)
+
+
+def gateway_source(device_id: str) -> str:
+    """The CloudEvents `source` of a device's messages, as the contract names it."""
+    return f"ots/gateway/{device_id}"
+
+
+def check_known(inbound: Inbound, device: Device | None) -> Device:
+    """The message names the device of its subject, everywhere; that device is enrolled."""
     if inbound.data.device_id != inbound.subject_device:
         raise Rejected(Reason.DEVICE_MISMATCH)
+    if inbound.source != gateway_source(inbound.subject_device):
+        raise Rejected(Reason.SOURCE_MISMATCH)
     if device is None:
         raise Rejected(Reason.UNKNOWN_DEVICE)
-    if device.revoked:
-        raise Rejected(Reason.REVOKED_DEVICE)
-    if device.expires_at <= now:
-        raise Rejected(Reason.EXPIRED_DEVICE)
     return device
+
+
+def check_device(inbound: Inbound, device: Device | None, at: datetime) -> Device:
+    """`check_known`, and the device's key valid at `at`."""
+    known = check_known(inbound, device)
+    known.trusted_at(at)
+    return known
+
+
+def signed_time(inbound: Inbound) -> datetime | None:
+    data = inbound.data
+    return data.captured_at if isinstance(data, GatewayCapture) else None
+
+
+def judged_at(inbound: Inbound, arrived_at: datetime, skew: timedelta) -> datetime:
+    """The instant the device's trust is judged at: the signed capture time (not after the
+    arrival plus `skew`), or the arrival for a message without one."""
+    signed = signed_time(inbound)
+    if signed is None:
+        return arrived_at
+    if signed > arrived_at + skew:
+        raise Rejected(Reason.CAPTURED_IN_FUTURE)
+    return signed
+
+
+def visit_day_start(visit_date: date) -> datetime:
+    return datetime.combine(visit_date, time(0), tzinfo=WIB)
+
+
+def check_visit_day(inbound: Inbound, visit: Visit, lead: timedelta = timedelta(0)) -> None:
+    signed, day = signed_time(inbound), visit.visit_date
+    if signed is not None and day is not None and signed < visit_day_start(day) - lead:
+        raise Rejected(Reason.CAPTURED_BEFORE_VISIT_DAY)
 
 
 def check_integrity(inbound: Inbound, device: Device) -> None:
@@ -67,7 +130,14 @@ def check_scheduled(visit: Visit | None, device: Device) -> Visit:
     return visit
 
 
-def verify(inbound: Inbound, device: Device | None, visit: Visit | None, now: datetime) -> Visit:
-    trusted = check_device(inbound, device, now)
-    check_integrity(inbound, trusted)
-    return check_scheduled(visit, trusted)
+def verify(
+    inbound: Inbound, device: Device | None, visit: Visit | None, arrived_at: datetime,
+    bounds: Bounds = Bounds(),
+) -> Visit:  # fmt: skip
+    known = check_known(inbound, device)
+    check_integrity(inbound, known)
+    at = judged_at(inbound, arrived_at, bounds.skew)
+    scheduled = check_scheduled(visit, known)
+    check_visit_day(inbound, scheduled, bounds.lead)
+    known.trusted_at(at)
+    return scheduled

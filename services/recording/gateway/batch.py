@@ -21,7 +21,7 @@ from services.recording.domain.inbound import Inbound
 from services.recording.domain.person import CaptureFacts, ExceptionFacts
 from services.recording.domain.reasons import Reason, Rejected
 from services.recording.domain.sealing import Keyring
-from services.recording.domain.verify import Visit, verify
+from services.recording.domain.verify import Bounds, Visit, verify
 from services.recording.emit import Outgoing
 from services.recording.gateway import store
 from services.recording.gateway.completion import completion_events
@@ -43,6 +43,7 @@ class BatchApplier:
     thresholds: Thresholds
     close_grace_seconds: float
     may_wait: frozenset[str] = frozenset()  # inbox keys of messages young enough to wait
+    bounds: Bounds = field(default_factory=Bounds)  # of a signed captured_at
     writes: Writes = field(default_factory=Writes)
 
     async def apply(self, items: list[Inbound | Unreadable]) -> Writes:
@@ -52,6 +53,8 @@ class BatchApplier:
         self.people = await store.load_people(self.conn, _person_keys(readable))
         service_ids = [i.data.service_id for i in readable if isinstance(i.data, GatewayService)]
         self.known_services = await store.known_services(self.conn, service_ids)
+        capture_ids = [i.data.capture_id for i in readable if isinstance(i.data, GatewayCapture)]
+        self.known_captures = await store.known_captures(self.conn, capture_ids)
         self.now = datetime.now(UTC)
         for item in items:
             self._apply_one(item)
@@ -65,18 +68,19 @@ class BatchApplier:
             self._reject(item.reason, item.item_id, item.device_id)
             return
         try:
-            visit = verify(item, self.devices.get(item.subject_device), self._visit(item), self.now)
+            device, arrived_at = self.devices.get(item.subject_device), item.arrived_at or self.now
+            visit = verify(item, device, self._visit(item), arrived_at, self.bounds)
             self._apply_verified(item, visit)
         except Rejected as rejected:
             if self._may_wait(item, rejected.reason):
-                self.writes.deferred.append(item.event_id)
+                self.writes.deferred.append(item.inbox_key)
                 return
             self._reject(rejected.reason, item.item_id, item.subject_device)
 
     def _may_wait(self, item: Inbound, reason: Reason) -> bool:
         """A device or visit recording has not heard of yet may only be late on OTS_EVENTS:
         a young message waits for it rather than being refused for good."""
-        if item.event_id not in self.may_wait:
+        if item.inbox_key not in self.may_wait:
             return False
         visit = self._visit(item)
         return reason is Reason.UNKNOWN_DEVICE or (
@@ -99,6 +103,10 @@ class BatchApplier:
             self.writes.closes.append((data.visit_id, data.device_id, list(data.absent_niks)))
 
     def _capture(self, data: GatewayCapture, sample: bytes) -> None:
+        identity = store.capture_identity(data)
+        known = self.known_captures.get(data.capture_id)
+        if known is not None and known != identity:
+            raise Rejected(Reason.DUPLICATE_CAPTURE_ID)  # another capture already has this id
         person = self.people[(data.visit_id, data.nik)]
         facts = CaptureFacts(
             data.capture_id, data.sequence, slot_of(data.modality, data.position), data.quality,
@@ -110,7 +118,8 @@ class BatchApplier:
         if outcome.admission is Admission.BROKEN:
             raise Rejected(Reason.BROKEN_CHAIN)
         if outcome.admission is Admission.DUPLICATE:
-            return
+            return  # the very same capture again: a re-send, not a reused id
+        self.known_captures[data.capture_id] = identity
         sealed = self.keyring.seal(sample, bound_to=data.capture_id)
         self.writes.captures[data.capture_id] = NewCapture(data, sealed)
         self.writes.now_linked.update(

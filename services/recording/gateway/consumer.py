@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 import asyncpg
@@ -29,6 +30,7 @@ from services.recording.domain.completeness import Thresholds
 from services.recording.domain.inbound import Inbound, best_effort_ids, read
 from services.recording.domain.reasons import Rejected
 from services.recording.domain.sealing import Keyring
+from services.recording.domain.verify import Bounds
 from services.recording.gateway.batch import BatchApplier, Unreadable
 from services.recording.gateway.signatures import SignatureVerifier
 from services.recording.metrics import ACCEPTED, REJECTED
@@ -60,15 +62,19 @@ class GatewayOptions:
     verify_workers: int = 1
     fetch_timeout: float = 1.0
     wait_seconds: float = 5.0  # the first wait for a late enrolment or schedule; then 2x, 3x
+    clock_skew_seconds: float = 300.0  # how far a signed captured_at may run ahead of arrival
+    capture_lead_days: int = 0  # how many days before its visit's day a capture may be signed
 
 
 def decode(msg: Msg, max_bytes: int) -> Inbound | Unreadable:
     try:
-        return read(msg.subject, msg.data, max_bytes)
+        inbound = read(msg.subject, msg.data, max_bytes)
     except Rejected as rejected:
         device_id, item_id = best_effort_ids(msg.subject, msg.data[:max_bytes])
         key = f"nats:{msg.metadata.sequence.stream}"
         return Unreadable(key, rejected.reason, device_id, item_id)
+    inbound.arrived_at = msg.metadata.timestamp
+    return inbound
 
 
 def without_sample(data: bytes) -> bytes:
@@ -82,7 +88,7 @@ def without_sample(data: bytes) -> bytes:
 
 
 def inbox_key(item: Inbound | Unreadable) -> str:
-    return item.event_id if isinstance(item, Inbound) else item.key
+    return item.inbox_key if isinstance(item, Inbound) else item.key
 
 
 class GatewayConsumer:
@@ -182,6 +188,10 @@ class GatewayConsumer:
             applier = BatchApplier(
                 conn, self._options.keyring, self._options.thresholds,
                 self._options.close_grace_seconds, may_wait,
+                Bounds(
+                    timedelta(seconds=self._options.clock_skew_seconds),
+                    timedelta(days=self._options.capture_lead_days),
+                ),
             )  # fmt: skip
             writes = await applier.apply(todo)
             await self._unclaim(conn, writes.deferred)

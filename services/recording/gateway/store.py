@@ -4,16 +4,24 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from contracts.events import GatewayCapture
 from services.recording.domain.completeness import slot_of
 from services.recording.domain.person import CaptureFacts, ExceptionFacts, Person
 from services.recording.domain.verify import Device, Visit
 
 PersonKey = tuple[str, str]
+CaptureIdentity = tuple[str, str, int, str, str]
+"""What makes two captures with one `capture_id` the same: visit, NIK, sequence, digests."""
+
+
+def capture_identity(data: GatewayCapture) -> CaptureIdentity:
+    return (data.visit_id, data.nik, data.sequence, data.sha256, data.chain_hash)
 
 
 async def load_devices(conn: asyncpg.Connection, device_ids: Iterable[str]) -> dict[str, Device]:
     rows = await conn.fetch(
-        "SELECT device_id, team_id, public_key, expires_at, revoked FROM recording.devices"
+        "SELECT device_id, team_id, public_key, expires_at, revoked, revoked_at"
+        " FROM recording.devices"
         " WHERE device_id = ANY($1::text[])",
         sorted(set(device_ids)),
     )
@@ -23,7 +31,7 @@ async def load_devices(conn: asyncpg.Connection, device_ids: Iterable[str]) -> d
 async def lock_visits(conn: asyncpg.Connection, visit_ids: Iterable[str]) -> dict[str, Visit]:
     """Locked in id order, so that concurrent batches on the same visits queue, not deadlock."""
     rows = await conn.fetch(
-        "SELECT visit_id, team_id, venue_type, kecamatan_code, cancelled, unassigned,"
+        "SELECT visit_id, team_id, venue_type, kecamatan_code, cancelled, unassigned, visit_date,"
         " closed_at IS NOT NULL AS closed, completed_at IS NOT NULL AS completed"
         " FROM recording.visits WHERE visit_id = ANY($1::text[]) ORDER BY visit_id FOR UPDATE",
         sorted(set(visit_ids)),
@@ -67,3 +75,18 @@ async def known_services(conn: asyncpg.Connection, service_ids: Iterable[str]) -
         list(set(service_ids)),
     )
     return {r["service_id"] for r in rows}
+
+
+async def known_captures(
+    conn: asyncpg.Connection, capture_ids: Iterable[str]
+) -> dict[str, CaptureIdentity]:
+    """The stored captures among `capture_ids` (every visit's: a capture id is unique)."""
+    rows = await conn.fetch(
+        "SELECT capture_id, visit_id, nik, sequence, sha256, chain_hash FROM recording.captures"
+        " WHERE capture_id = ANY($1::text[])",
+        sorted(set(capture_ids)),
+    )
+    return {
+        r["capture_id"]: (r["visit_id"], r["nik"], r["sequence"], r["sha256"], r["chain_hash"])
+        for r in rows
+    }
