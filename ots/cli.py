@@ -8,6 +8,7 @@ from pathlib import Path
 
 from contracts.streams import ALL_STREAMS
 from ots.dlq_cli import add_parser as add_dlq_parser
+from ots.dlq_cli import run_dlq
 from ots.embedded_env import load_runtime_env, local_settings
 from ots_runtime.logs import configure_logging
 from ots_runtime.settings import Settings
@@ -133,8 +134,6 @@ async def admin(args: argparse.Namespace, settings: Settings) -> int:
 
         return await import_history(settings, args.file)
     elif args.command == "dlq":
-        from ots.dlq_cli import run_dlq
-
         return await run_dlq(args, settings)
     return 0
 

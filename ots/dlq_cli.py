@@ -40,16 +40,14 @@ def _sequence(text: str) -> int:
     return seq
 
 
-async def run_dlq(
-    args: argparse.Namespace, settings: Settings, *, ask: Callable[[str], str] = input
-) -> int:
+async def run_dlq(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.nats_url:
         print("ots: OTS_NATS_URL must be set (ots run sets it)", file=sys.stderr)
         return 2
     nc = await connect(settings.nats_url, name="ots-dlq", user=settings.nats_user,
                        password=settings.nats_password)  # fmt: skip
     try:
-        return await command(args, nc.jetstream(), ask=ask)
+        return await command(args, nc.jetstream())
     except (ValueError, dlq.LetterNotFound, dlq.NotReplayable) as error:
         print(f"ots dlq: {error}", file=sys.stderr)
         return 1
@@ -57,9 +55,7 @@ async def run_dlq(
         await nc.close()
 
 
-async def command(
-    args: argparse.Namespace, js: JetStreamContext, *, ask: Callable[[str], str] = input
-) -> int:
+async def command(args: argparse.Namespace, js: JetStreamContext) -> int:
     if args.dlq_command == "list":
         return await list_letters(js, args.service)
     if args.dlq_command == "show":
@@ -68,7 +64,7 @@ async def command(
         return 0
     if args.dlq_command == "replay":
         return await replay(js, args)
-    return await purge(js, args.service, yes=args.yes, ask=ask)
+    return await purge(js, args.service, yes=args.yes)
 
 
 def _scope(service: str | None) -> str:
@@ -123,8 +119,9 @@ async def replay(js: JetStreamContext, args: argparse.Namespace) -> int:
 
 
 async def purge(
-    js: JetStreamContext, service: str | None, *, yes: bool, ask: Callable[[str], str]
+    js: JetStreamContext, service: str | None, *, yes: bool, ask: Callable[[str], str] = input
 ) -> int:
+    """`ask` is the prompt (standard input, read as the operator types)."""
     waiting = await dlq.count(js, service)
     if not waiting:
         print(f"no dead letters{_scope(service)}")

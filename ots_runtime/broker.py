@@ -36,15 +36,17 @@ def server_list(url: str) -> list[str]:
     return [server.strip() for server in url.split(",") if server.strip()]
 
 
+async def log_connection_error(error: Exception) -> None:
+    log.warning("nats: %s", error)
+
+
+async def log_reconnected() -> None:
+    log.info("nats: reconnected")
+
+
 async def connect(
     url: str, *, name: str, user: str | None = None, password: str | None = None
 ) -> Client:
-    async def on_error(error: Exception) -> None:
-        log.warning("nats: %s", error)
-
-    async def on_reconnect() -> None:
-        log.info("nats: reconnected")
-
     client: Client = await nats.connect(
         server_list(url),
         name=name,
@@ -55,8 +57,8 @@ async def connect(
         reconnect_time_wait=0.5,
         connect_timeout=5,
         allow_reconnect=True,
-        error_cb=on_error,
-        reconnected_cb=on_reconnect,
+        error_cb=log_connection_error,
+        reconnected_cb=log_reconnected,
     )
     return client
 

@@ -118,27 +118,17 @@ async def retry_or_dead_letter(
     return "dead"
 
 
-async def keep_alive(msgs: list[Msg], ack_wait_seconds: float) -> None:
-    """Tell JetStream a slow batch is still being worked on, so it is not delivered twice.
-    Survives a lost connection: the next round, after the reconnect, reaches the server."""
-    while True:
-        await asyncio.sleep(ack_wait_seconds / 3)
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*(m.in_progress() for m in msgs))
-
-
 def hold(msgs: list[Msg], ack_wait_seconds: float) -> asyncio.Task[None]:
-    """Keep `msgs` in progress from the moment they are fetched until the task is cancelled."""
-    return asyncio.create_task(keep_alive(msgs, ack_wait_seconds))
+    """Tell JetStream every `ack_wait/3` that `msgs` are still being worked on, so they are not
+    delivered twice, until the task is cancelled. A lost connection only skips a round."""
 
+    async def keep_alive() -> None:
+        while True:
+            await asyncio.sleep(ack_wait_seconds / 3)
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*(m.in_progress() for m in msgs))
 
-def release(fetched: "asyncio.Task[tuple[list[Msg], asyncio.Task[None] | None]]") -> None:
-    """Stop holding a batch fetched but never to be processed (the consumer is stopping or
-    died), so that JetStream redelivers it after `ack_wait` instead of never."""
-    if fetched.done() and not fetched.cancelled() and fetched.exception() is None:
-        _, heartbeat = fetched.result()
-        if heartbeat is not None:
-            heartbeat.cancel()
+    return asyncio.create_task(keep_alive())
 
 
 async def until_applied(
@@ -197,12 +187,6 @@ class EventConsumer:
         self._stop = stop or asyncio.Event()
 
     async def handle(self, msgs: list[Msg]) -> None:
-        await self.process(msgs)
-
-    async def close(self) -> None:
-        """Nothing outlives a batch here."""
-
-    async def process(self, msgs: list[Msg]) -> list[Outcome]:
         started = time.perf_counter()
         try:
             outcomes = await until_applied(
@@ -212,11 +196,13 @@ class EventConsumer:
         except TRANSIENT as error:
             outcomes = [Outcome(m, "retry", f"{type(error).__name__}: {error}") for m in msgs]
         if outcomes is None:
-            return []  # stopping: left unsettled, redelivered after ack_wait
+            return  # stopping: left unsettled, redelivered after ack_wait
         await self._settle(outcomes)
         elapsed = time.perf_counter() - started
         HANDLING_SECONDS.labels(self._service, self._spec.durable).observe(elapsed)
-        return outcomes
+
+    async def close(self) -> None:
+        """Nothing outlives a batch here."""
 
     async def _apply(self, msgs: list[Msg]) -> list[Outcome]:
         if self._apply_folded is None:

@@ -1,12 +1,13 @@
 """The PostgreSQL pool, and transactions that survive a database restart."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
+
+from ots_runtime.supervision import pause
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,7 +89,6 @@ async def wait_until_reachable(
     while not stop.is_set():
         if await is_reachable(pool):
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await pause(stop, delay)
         delay = min(delay * 2, max_delay)
     return False

@@ -6,6 +6,7 @@ the original body is kept whole, so that `ots dlq replay` can publish it again.
 
 import base64
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -45,7 +46,7 @@ class DeadLetterer:
         await self.send_stored(
             subject=msg.subject,
             data=msg.data if data is None else data,
-            headers={k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)},
+            headers=msg.headers,
             stream=msg.metadata.stream,
             stream_seq=msg.metadata.sequence.stream,
             error=error,
@@ -57,7 +58,7 @@ class DeadLetterer:
         *,
         subject: str,
         data: bytes,
-        headers: dict[str, str],
+        headers: Mapping[str, object] | None,
         stream: str,
         stream_seq: int,
         error: str,
@@ -71,7 +72,7 @@ class DeadLetterer:
             subject=subject,
             original=original,
             original_encoding=encoding,
-            headers=headers,
+            headers={k: v for k, v in (headers or {}).items() if isinstance(v, str)},
             error=error,
             attempts=max(attempts, 1),
             service=self._service,

@@ -31,6 +31,8 @@ from ots_runtime.telemetry import MAX_DELIVERIES
 log = logging.getLogger(__name__)
 
 Redact = Callable[[bytes], bytes]
+# The keys a consumer's inbox may hold a stored message under: (body, stream sequence, subject).
+InboxKeys = Callable[[bytes, int, str], list[str]]
 
 
 def watcher_spec(service: str, watched: list[ConsumerSpec]) -> ConsumerSpec:
@@ -56,20 +58,18 @@ class Advisory:
         return cls(body["stream"], body["consumer"], int(body["stream_seq"]), body["deliveries"])
 
 
-def inbox_keys(data: bytes, stream_seq: int, subject: str = "") -> list[str]:
-    """The keys a consumer's inbox may hold the message under: its CloudEvents id; for a
-    gateway message (`ots.gateway.<device>.<kind>`) the id under its device, as recording's
-    gateway consumer keeps it; or the stream sequence that consumer uses for a message it
-    cannot read."""
-    keys = [f"nats:{stream_seq}"]
+def cloudevent_id(data: bytes) -> str | None:
     with contextlib.suppress(ValueError, TypeError, AttributeError):
         event_id = json.loads(data).get("id")
         if isinstance(event_id, str):
-            keys.append(event_id)
-            parts = subject.split(".")
-            if len(parts) == 4 and parts[:2] == ["ots", "gateway"]:
-                keys.append(f"{parts[2][:64]}:{event_id}")
-    return keys
+            return event_id
+    return None
+
+
+def by_cloudevent_id(data: bytes, stream_seq: int, subject: str) -> list[str]:
+    """The inbox key of `EventConsumer`: the CloudEvents id."""
+    event_id = cloudevent_id(data)
+    return [event_id] if event_id is not None else []
 
 
 class MaxDeliveriesWatcher:
@@ -78,22 +78,25 @@ class MaxDeliveriesWatcher:
     def __init__(
         self, *, service: str, js: JetStreamContext, pool: asyncpg.Pool,
         watched: list[ConsumerSpec], redact: Mapping[str, Redact] | None = None,
-        stop: asyncio.Event | None = None,
+        inbox_keys: Mapping[str, InboxKeys] | None = None, stop: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
+        """`redact` and `inbox_keys` per durable, for consumers that dead-letter a redacted body
+        or keep their inbox by keys of their own (default: the body whole, the CloudEvents id)."""
         self._service, self._js, self._pool = service, js, pool
         self.spec = watcher_spec(service, watched)
         self._redact = dict(redact or {})
+        self._inbox_keys = dict(inbox_keys or {})
         self._dead = DeadLetterer(js, service)
         self._stop = stop or asyncio.Event()
 
     async def handle(self, msgs: list[Msg]) -> None:
         for msg in msgs:
-            await self._settle(msg, self._stop)
+            await self._settle(msg)
 
     async def close(self) -> None:
         """Nothing outlives a batch here."""
 
-    async def _settle(self, msg: Msg, stop: asyncio.Event) -> None:
+    async def _settle(self, msg: Msg) -> None:
         advisory = Advisory.read(msg.data)
         try:
             stored = await self._js.get_msg(advisory.stream, advisory.stream_seq)
@@ -101,9 +104,10 @@ class MaxDeliveriesWatcher:
             await msg.ack()  # settled meanwhile, or aged out of its stream
             return
         data = stored.data or b""
-        keys = inbox_keys(data, advisory.stream_seq, stored.subject or "")
+        keys_of = self._inbox_keys.get(advisory.consumer, by_cloudevent_id)
+        keys = keys_of(data, advisory.stream_seq, stored.subject or "")
         applied = await until_applied(
-            lambda: self._in_inbox(advisory.consumer, keys), self._pool, stop,
+            lambda: self._in_inbox(advisory.consumer, keys), self._pool, self._stop,
             (self._service, self.spec.durable),
         )  # fmt: skip
         if applied is None:
@@ -115,7 +119,7 @@ class MaxDeliveriesWatcher:
             redact = self._redact.get(advisory.consumer)
             await self._dead.send_stored(
                 subject=stored.subject or "", data=redact(data) if redact else data,
-                headers={k: v for k, v in (stored.headers or {}).items() if isinstance(v, str)},
+                headers=stored.headers,
                 stream=advisory.stream, stream_seq=advisory.stream_seq,
                 error=f"reached max_deliver ({advisory.deliveries}) on {advisory.consumer}"
                 " without being settled", attempts=advisory.deliveries,

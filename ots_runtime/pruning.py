@@ -9,13 +9,14 @@ neither consumers claiming nor a second replica pruning the same schema ever wai
 """
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
+
+from ots_runtime.supervision import pause
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,14 @@ def _delete_batch_sql(schema: str, table: str, column: str) -> str:
     )
 
 
-async def existing_targets(
-    pool: asyncpg.Pool, schema: str, candidates: Sequence[PruneTarget] = KNOWN_TARGETS
-) -> tuple[PruneTarget, ...]:
-    """The candidates whose table and column exist in `schema`."""
+async def existing_targets(pool: asyncpg.Pool, schema: str) -> tuple[PruneTarget, ...]:
+    """The known targets whose table and column exist in `schema`."""
     rows = await pool.fetch(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1",
         schema,
     )
     present = {(row["table_name"], row["column_name"]) for row in rows}
-    return tuple(target for target in candidates if target in present)
+    return tuple(target for target in KNOWN_TARGETS if target in present)
 
 
 async def _prune_table(pool: asyncpg.Pool, sql: str, retention: timedelta, batch: int) -> int:
@@ -95,7 +94,6 @@ async def prune_once(
 async def run_pruner(
     pool: asyncpg.Pool,
     schema: str,
-    tables: Sequence[PruneTarget] | None,
     retention: timedelta,
     stop: asyncio.Event,
     interval: float = PRUNE_INTERVAL_SECONDS,
@@ -105,7 +103,7 @@ async def run_pruner(
     while not stop.is_set():
         wait = interval
         try:
-            counts = await prune_once(pool, schema, retention, tables=tables)
+            counts = await prune_once(pool, schema, retention)
         except Exception as error:
             wait = min(interval, RETRY_SECONDS)
             log.warning("pruning %s failed (%r); trying again in %.0f s", schema, error, wait)
@@ -114,5 +112,4 @@ async def run_pruner(
             level = logging.INFO if any(counts.values()) else logging.DEBUG
             hours = retention.total_seconds() / 3600
             log.log(level, "pruned %s older than %g h: %s", schema, hours, pruned or "nothing")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), wait)
+        await pause(stop, wait)

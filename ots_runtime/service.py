@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 from ots_runtime import db
 from ots_runtime.broker import ConsumerSpec, streams_present
 from ots_runtime.consumer import BatchApply, EventConsumer, Handler
-from ots_runtime.max_deliveries import MaxDeliveriesWatcher, Redact
+from ots_runtime.max_deliveries import InboxKeys, MaxDeliveriesWatcher, Redact
 from ots_runtime.outbox import OutboxRelay
 from ots_runtime.pruning import run_pruner
 from ots_runtime.settings import Settings
@@ -49,6 +49,7 @@ class Consumption:
     make: Callable[["ServiceRuntime"], BatchConsumer]
     batch_size: int = 100
     redact: Redact | None = None  # the body its dead letters keep
+    inbox_keys: InboxKeys | None = None  # if its inbox is not keyed by CloudEvents id
 
 
 @dataclass
@@ -78,9 +79,6 @@ class ServiceRuntime:
 
     def workers_ready(self) -> bool:
         return all(worker.running for worker in self.workers.values())
-
-    def stopped_workers(self) -> list[str]:
-        return sorted(name for name, worker in self.workers.items() if not worker.running)
 
     async def nats_ready(self) -> bool:
         return self.nc.is_connected and await streams_present(self.js)
@@ -132,8 +130,9 @@ async def start_runtime(
         runtime.consume(extra.consumer, extra.make(runtime), extra.batch_size)
     watched = [sub.consumer for sub in subscriptions] + [extra.consumer for extra in also]
     redact = {e.consumer.durable: e.redact for e in also if e.redact is not None}
+    keys = {e.consumer.durable: e.inbox_keys for e in also if e.inbox_keys is not None}
     watcher = MaxDeliveriesWatcher(service=service, js=runtime.js, pool=pool, watched=watched,
-                                   redact=redact, stop=runtime.stop)  # fmt: skip
+                                   redact=redact, inbox_keys=keys, stop=runtime.stop)  # fmt: skip
     runtime.consume(watcher.spec, watcher, batch_size=20)
     await broker.start()
     if relay_outbox:
@@ -142,7 +141,7 @@ async def start_runtime(
     retention = timedelta(hours=settings.inbox_retention_hours)
 
     async def prune(stop: asyncio.Event) -> None:
-        await run_pruner(pool, service, None, retention, stop)
+        await run_pruner(pool, service, retention, stop)
 
     runtime.keep_running("pruner", prune)
     log.info("%s runtime started with %d consumer(s)", service, len(runtime.consumers))

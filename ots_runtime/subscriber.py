@@ -32,8 +32,15 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from contracts.streams import ALL_STREAMS
-from ots_runtime.broker import ConsumerSpec, consumer_config, inbox_prefix, server_list
-from ots_runtime.consumer import hold, release
+from ots_runtime.broker import (
+    ConsumerSpec,
+    consumer_config,
+    inbox_prefix,
+    log_connection_error,
+    log_reconnected,
+    server_list,
+)
+from ots_runtime.consumer import hold
 from ots_runtime.supervision import Worker, supervise
 
 log = logging.getLogger(__name__)
@@ -64,10 +71,23 @@ class Durable:
     inbox: bytes = b"_INBOX."  # the user's own: `inbox_of(user)`
     batch_size: int = 100
     fetch_timeout: float = 1.0
-    worker: Worker = field(default_factory=lambda: Worker(""))
+    worker: Worker = field(init=False)
 
     def __post_init__(self) -> None:
-        self.worker.name = self.worker.name or self.spec.durable
+        self.worker = Worker(self.spec.durable)
+
+
+# A fetched batch and its heartbeat (None only when nothing was fetched).
+Fetched = tuple[list[Msg], asyncio.Task[None] | None]
+
+
+def release(fetched: "asyncio.Task[Fetched]") -> None:
+    """Stop holding a batch fetched but never to be handled (the loop is stopping or died), so
+    that JetStream redelivers it after `ack_wait` instead of never."""
+    if fetched.done() and not fetched.cancelled() and fetched.exception() is None:
+        _, heartbeat = fetched.result()
+        if heartbeat is not None:
+            heartbeat.cancel()
 
 
 class DurableBatch(BatchPullStreamSubscriber):
@@ -93,19 +113,17 @@ class DurableBatch(BatchPullStreamSubscriber):
             while self.running and not stop.is_set():
                 msgs, heartbeat = await upcoming
                 upcoming = asyncio.create_task(self._fetch(subscription))
-                if msgs:
-                    try:
-                        await self.process_message(msgs)  # raises: supervise restarts the loop
-                    finally:
-                        if heartbeat is not None:
-                            heartbeat.cancel()
+                if heartbeat is None:
+                    continue  # nothing fetched
+                try:
+                    await self.process_message(msgs)  # raises: supervise restarts the loop
+                finally:
+                    heartbeat.cancel()
         finally:
             upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
             release(upcoming)
 
-    async def _fetch(
-        self, subscription: JetStreamContext.PullSubscription
-    ) -> tuple[list[Msg], asyncio.Task[None] | None]:
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> "Fetched":
         """A batch, held in progress from now on: it may wait behind a batch that waits for
         the database, and must not be redelivered meanwhile."""
         try:
@@ -137,19 +155,13 @@ def make_broker(
     """A broker that reconnects forever, replies under `_INBOX.<user>`, and leaves every
     acknowledgement to the handlers."""
 
-    async def on_error(error: Exception) -> None:
-        log.warning("nats: %s", error)
-
-    async def on_reconnect() -> None:
-        log.info("nats: reconnected")
-
     security: BaseSecurity | None = None
     if user is not None:
         security = NatsUserPassword(username=user, password=password or "")
     return NatsBroker(
         server_list(url), name=name, security=security, inbox_prefix=inbox_prefix(user),
         max_reconnect_attempts=-1, reconnect_time_wait=1, connect_timeout=5,
-        error_cb=on_error, reconnected_cb=on_reconnect,
+        error_cb=log_connection_error, reconnected_cb=log_reconnected,
         ack_policy=AckPolicy.MANUAL, apply_types=False,
         logger=logging.getLogger("ots.faststream"), log_level=logging.DEBUG,
         graceful_timeout=5.0,

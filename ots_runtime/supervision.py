@@ -31,7 +31,8 @@ class Worker:
     last_error: str = ""
 
 
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
 
@@ -62,5 +63,5 @@ async def supervise(service: str, worker: Worker, work: Work, stop: asyncio.Even
         WORKER_RESTARTS.labels(service, worker.name).inc()
         if loop.time() - started > HEALTHY_AFTER:
             delay = FIRST_DELAY
-        await _pause(stop, delay)
+        await pause(stop, delay)
         delay = min(delay * 2, MAX_DELAY)

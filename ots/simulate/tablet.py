@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nats.js import JetStreamContext
 
-from contracts.enums import POSITIONS_BY_MODALITY, Modality
+from contracts.enums import Modality
 from contracts.subjects import (
     GATEWAY_CAPTURE,
     GATEWAY_EXCEPTION,
@@ -26,6 +26,7 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
     EventSpec,
 )
+from ots.simulate.rules import every_slot
 from ots.simulate.signing import GENESIS_HASH, canonical_bytes, next_chain_hash, sample_sha256
 
 SAMPLE_BYTES = {Modality.FINGER: 20_000, Modality.IRIS: 30_000, Modality.FACE: 60_000,
@@ -40,11 +41,6 @@ class GatewayMessage:
     body: bytes
     msg_id: str
     data: dict[str, Any]
-
-
-def every_slot() -> list[tuple[Modality, str | None]]:
-    """Each finger, each iris, the face and the signature: the contract's positions."""
-    return [(m, p) for m, ps in POSITIONS_BY_MODALITY.items() for p in (ps or (None,))]
 
 
 @dataclass

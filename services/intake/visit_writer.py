@@ -16,7 +16,7 @@ import orjson
 from contracts.enums import VisitStatus
 from contracts.events import VisitRequested
 from contracts.subjects import VISIT_REQUESTED
-from ots_runtime.db import in_transaction
+from ots_runtime.db import TRANSIENT, in_transaction
 from ots_runtime.outbox import outbox_row
 from services.intake.domain.request import NewVisit
 from services.intake.tokens import Principal
@@ -98,7 +98,8 @@ class VisitWriter:
             )
             outcomes: list[Outcome] = orjson.loads(raw)
         except Exception as error:
-            if len(batch) > 1:
+            # A refused item is split out; an outage (already retried) is not its fault.
+            if len(batch) > 1 and not isinstance(error, TRANSIENT):
                 # The call landed nothing: each item again on its own, so one that PostgreSQL
                 # refuses fails its own request and never its neighbours'.
                 log.warning("a batch of %d visits failed (%r); writing each alone", len(batch),

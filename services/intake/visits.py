@@ -15,7 +15,7 @@ from contracts.subjects import VISIT_CANCELLED, VISIT_CLOSE_REQUESTED
 from ots_runtime.http import Problem, field_problem
 from ots_runtime.outbox import enqueue
 from services.intake.domain.request import NewVisit
-from services.intake.domain.status import VisitState, can_cancel
+from services.intake.domain.status import TERMINAL, VisitState, can_cancel
 from services.intake.tokens import Principal
 
 SCHEMA = "intake"
@@ -136,7 +136,7 @@ async def close_visit(
     `scheduled` until recording's `ots.visit.completed` comes back; asking again is harmless."""
     row = await fetch_visit(conn, visit_id, who, lock=True)
     status = VisitStatus(row["status"])
-    if status in (VisitStatus.COMPLETED, VisitStatus.CANCELLED):
+    if status in TERMINAL:
         raise Problem(409, "Visit cannot be closed", f"visit {visit_id} is already {status}")
     if status is not VisitStatus.SCHEDULED:
         raise Problem(

@@ -15,7 +15,12 @@ from services.recording import closing, events
 from services.recording.api import router
 from services.recording.config import RecordingSettings
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
-from services.recording.gateway.consumer import GatewayConsumer, GatewayOptions, without_sample
+from services.recording.gateway.consumer import (
+    GatewayConsumer,
+    GatewayOptions,
+    stored_inbox_keys,
+    without_sample,
+)
 
 SERVICE = "recording"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -44,8 +49,9 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
             return GatewayConsumer(runtime.js, runtime.pool, options, stop=runtime.stop)
 
         work_queue = Consumption(
-            GATEWAY_CONSUMER, gateway, options.batch_size, redact=without_sample
-        )
+            GATEWAY_CONSUMER, gateway, options.batch_size,
+            redact=without_sample, inbox_keys=stored_inbox_keys,
+        )  # fmt: skip
         runtime = await start_runtime(
             settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)], also=(work_queue,)
         )

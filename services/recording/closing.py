@@ -12,7 +12,6 @@ recorded are absent, and the same `ots.visit.completed` follows.
 """
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
@@ -20,9 +19,10 @@ import asyncpg
 from contracts.events import RecordingRejected, VisitCompleted
 from contracts.jember import WIB
 from contracts.subjects import RECORDING_REJECTED, VISIT_COMPLETED
+from ots_runtime.supervision import pause
 from services.recording.domain.reasons import Reason
 from services.recording.emit import Outgoing, enqueue_all
-from services.recording.metrics import REJECTED
+from services.recording.metrics import count_rejected
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,7 @@ async def sweep_overdue(pool: asyncpg.Pool, grace_seconds: float) -> int:
             for row in due
             for reason in await finalize_if_settled(conn, row["visit_id"], grace_seconds)
         ]
-    for reason in rejections:
-        REJECTED.labels(reason.value).inc()
+    count_rejected(rejections)
     return len(due)
 
 
@@ -154,8 +153,7 @@ async def close_overdue_days(pool: asyncpg.Pool, after_day_seconds: float) -> in
             if outcome is not None:
                 closed += 1
                 rejections.extend(outcome)
-    for reason in rejections:
-        REJECTED.labels(reason.value).inc()
+    count_rejected(rejections)
     if closed:
         log.info("closed %d visit(s) whose day ended without a close from their tablet", closed)
     return closed
@@ -166,14 +164,12 @@ async def run_sweeper(
     grace: float,
     every: float,
     stop: asyncio.Event,
-    after_day_seconds: float | None = None,
+    after_day_seconds: float,
 ) -> None:
     while not stop.is_set():
         try:
             await sweep_overdue(pool, grace)
-            if after_day_seconds is not None:
-                await close_overdue_days(pool, after_day_seconds)
+            await close_overdue_days(pool, after_day_seconds)
         except Exception:
             log.exception("sweeping closed visits failed; trying again")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+        await pause(stop, every)

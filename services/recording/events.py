@@ -34,8 +34,7 @@ from contracts.subjects import (
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.consumer import Handler
 from services.recording.closing import CLOSED_BY_OPERATOR, CLOSED_ON_CANCELLATION, close_now
-from services.recording.domain.reasons import Reason
-from services.recording.metrics import REJECTED
+from services.recording.metrics import count_rejected
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ async def on_visit_cancelled(conn: asyncpg.Connection, event: CloudEvent[VisitCa
         visit_id,
     )
     if await _worked(conn, visit_id):
-        _count(await close_now(conn, visit_id, CLOSED_ON_CANCELLATION))
+        count_rejected(await close_now(conn, visit_id, CLOSED_ON_CANCELLATION))
 
 
 async def on_visit_close_requested(
@@ -125,7 +124,7 @@ async def on_visit_close_requested(
     outcome = await close_now(conn, d.visit_id, CLOSED_BY_OPERATOR)
     if outcome is None:
         log.info("close of visit %s by %s changed nothing", d.visit_id, d.requested_by)
-    _count(outcome)
+    count_rejected(outcome)
 
 
 async def _worked(conn: asyncpg.Connection, visit_id: str) -> bool:
@@ -138,11 +137,6 @@ async def _worked(conn: asyncpg.Connection, visit_id: str) -> bool:
         visit_id,
     )
     return worked
-
-
-def _count(rejections: list[Reason] | None) -> None:
-    for reason in rejections or []:
-        REJECTED.labels(reason.value).inc()
 
 
 HANDLERS: list[Handler] = [

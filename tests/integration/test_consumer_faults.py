@@ -23,7 +23,7 @@ from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable, DurableBatch, consuming
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
 from tests.integration.test_consumer import applied, cancelled, publish, record
-from tests.support.events import url_of
+from tests.support.events import eventually, url_of
 
 __all__ = ["applied"]  # the fixture, used by name
 SPEC = ConsumerSpec("intake-faults", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
@@ -39,12 +39,6 @@ def consuming_events(
     consumer = EventConsumer(service="intake", js=nc.jetstream(), pool=pool, spec=SPEC,
                              handlers=[Handler(VISIT_CANCELLED, record)], stop=durable.stop)  # fmt: skip
     return consuming(url_of(nc), durable, consumer)
-
-
-async def eventually(probe: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await probe():  # noqa: ASYNC110 - polling another process's state
-            await asyncio.sleep(0.2)
 
 
 def rows_applied(pool: asyncpg.Pool, wanted: int) -> Callable[[], Awaitable[bool]]:

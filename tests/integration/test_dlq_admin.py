@@ -1,10 +1,9 @@
 """`ots dlq`: operators list, read (redacted), replay and purge dead letters."""
 
-import asyncio
 import contextlib
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -25,7 +24,7 @@ from ots_runtime.consumer import EventConsumer, Handle, Handler
 from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable
-from tests.support.events import url_of
+from tests.support.events import eventually, url_of
 
 SPEC = ConsumerSpec("intake-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
                     ack_wait_seconds=2)  # fmt: skip
@@ -33,13 +32,6 @@ SPEC = ConsumerSpec("intake-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), m
 
 async def ots(settings: Settings, *argv: str) -> int:
     return await admin(parser().parse_args(["dlq", *argv]), settings)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
 
 
 async def dead_letter(

@@ -16,8 +16,8 @@ from ots_runtime.subscriber import DurableBatch
 from services.intake.app import create_app
 from services.recording.app import create_app as create_recording_app
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
-from tests.integration.test_recording_fixtures import eventually, recording_config
-from tests.support.events import published
+from tests.integration.test_recording_fixtures import recording_config
+from tests.support.events import eventually, published
 from tests.support.http_service import serving
 from tests.support.requests import a_home_visit, a_nik, a_team
 

@@ -109,7 +109,7 @@ async def test_the_pruner_survives_a_database_outage_and_stops_when_told(
     stop, flaky = asyncio.Event(), DatabaseAwayOnce(db)
     caplog.set_level(logging.INFO, logger="ots_runtime.pruning")
 
-    pruner = asyncio.create_task(run_pruner(flaky, "metrics", None, WEEK, stop, interval=0.05))
+    pruner = asyncio.create_task(run_pruner(flaky, "metrics", WEEK, stop, interval=0.05))
     for _ in range(200):
         if not await db.fetchval("SELECT count(*) FROM metrics.inbox"):
             break

@@ -1,9 +1,8 @@
 """Shared by the recording tests: the service running in the test's loop, a team's device, a
 scheduled visit, and ways to wait for what recording stored and published."""
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from ots.simulate.upstream import enrol, schedule_visit
 from ots_runtime.settings import Settings
 from services.recording.app import create_app
 from services.recording.config import RecordingSettings
+from tests.support.events import eventually as eventually  # re-exported to the recording tests
 from tests.support.events import published
 from tests.support.http_service import serving
 from tests.support.requests import a_nik
@@ -57,13 +57,6 @@ class Scene:
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
         return body
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 async def gateway_drained(nc: Client) -> bool:

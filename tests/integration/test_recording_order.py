@@ -13,7 +13,8 @@ from contracts.subjects import (
     GATEWAY_SERVICE,
     GATEWAY_VISIT_CLOSED,
 )
-from ots.simulate.tablet import GatewayMessage, every_slot
+from ots.simulate.rules import every_slot
+from ots.simulate.tablet import GatewayMessage
 from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     Scene,

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from contracts.enums import Modality
-from ots.simulate.tablet import every_slot
+from ots.simulate.rules import every_slot
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     Scene,
     default_config,

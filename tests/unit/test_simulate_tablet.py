@@ -10,7 +10,8 @@ import pytest
 
 from contracts.enums import Modality
 from ots.simulate import signing
-from ots.simulate.tablet import GatewayMessage, SimulatedDevice, every_slot
+from ots.simulate.rules import every_slot
+from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from services.recording.domain import signing as recordings
 from services.recording.domain.chain import Admission, Chain, Link
 from services.recording.domain.inbound import read

@@ -25,7 +25,7 @@ def choose_candidates(
     pool: Iterable[Visit], day: date, teams: Sequence[TeamDay], config: PlannerConfig
 ) -> list[Visit]:
     eligible = [v for v in pool if servable(v, day, teams, config)]
-    eligible.sort(key=lambda v: pressing_first(v, day))
+    eligible.sort(key=pressing_first)
     minutes_left = config.candidate_slack * sum((t.window[1] - t.window[0]) / 60 for t in teams)
     people_left = config.candidate_slack * sum(t.team.max_people_per_day for t in teams)
     chosen: list[Visit] = []

@@ -29,7 +29,7 @@ def deadline_weight(visit: Visit, day: date) -> int:
     return 1 + 2 * max(0, DEADLINE_STEPS - days_left)
 
 
-def pressing_first(visit: Visit, day: date) -> tuple[int, date, str]:
+def pressing_first(visit: Visit) -> tuple[int, date, str]:
     """The order candidates are chosen in: class, then the window closing soonest."""
     return (rank_of(visit), visit.latest, visit.visit_id)
 
@@ -38,6 +38,4 @@ def weighted_priority(visit: Visit, day: date) -> int:
     """The former weights (class base plus up to 20 as the window's end nears)."""
     if visit.is_fixed:
         return PINNED
-    days_left = max(0, (visit.latest - day).days)
-    deadline_bonus = 2 * max(0, DEADLINE_STEPS - days_left)
-    return min(PINNED - 1, CLASS_BASE[visit.priority] + deadline_bonus)
+    return min(PINNED - 1, CLASS_BASE[visit.priority] + deadline_weight(visit, day) - 1)

@@ -55,7 +55,7 @@ async def _settle_visits(conn: asyncpg.Connection, batch: Batch) -> list[tuple[s
     stored = await _lock_visits(conn, ids)
     settled: list[tuple[str, VisitFacts]] = []
     for visit_id in ids:
-        result = settle(stored.get(visit_id, VisitFacts()), batch.visits[visit_id])
+        result = settle(stored[visit_id], batch.visits[visit_id])  # every id has a row by now
         if result.newly_completed is not None:
             batch.count(cat.VISITS_COMPLETED, *result.newly_completed)
         if result.waited is not None:

@@ -24,16 +24,17 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
 )
 from ots_runtime.broker import ConsumerSpec
-from ots_runtime.consumer import claim_inbox, keep_alive, retry_or_dead_letter, until_applied
+from ots_runtime.consumer import claim_inbox, hold, retry_or_dead_letter, until_applied
 from ots_runtime.dead_letter import DeadLetterer
+from ots_runtime.max_deliveries import cloudevent_id
 from services.recording.domain.completeness import Thresholds
-from services.recording.domain.inbound import Inbound, best_effort_ids, read
+from services.recording.domain.inbound import Inbound, best_effort_ids, read, subject_parts
 from services.recording.domain.reasons import Rejected
 from services.recording.domain.sealing import Keyring
 from services.recording.domain.verify import Bounds
 from services.recording.gateway.batch import BatchApplier, Unreadable
 from services.recording.gateway.signatures import SignatureVerifier
-from services.recording.metrics import ACCEPTED, REJECTED
+from services.recording.metrics import ACCEPTED, count_rejected
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,10 +61,28 @@ class GatewayOptions:
     batch_size: int
     close_grace_seconds: float
     verify_workers: int = 1
-    fetch_timeout: float = 1.0
     wait_seconds: float = 5.0  # the first wait for a late enrolment or schedule; then 2x, 3x
     clock_skew_seconds: float = 300.0  # how far a signed captured_at may run ahead of arrival
     capture_lead_days: int = 0  # how many days before its visit's day a capture may be signed
+
+
+def unreadable_key(stream_seq: int) -> str:
+    """The inbox key of a message that cannot be read: its place in the work queue."""
+    return f"nats:{stream_seq}"
+
+
+def stored_inbox_keys(data: bytes, stream_seq: int, subject: str = "") -> list[str]:
+    """The keys this consumer's inbox may hold a stored message under, for the max-deliveries
+    watcher: the id under its device (`Inbound.inbox_key`), the bare CloudEvents id, or the
+    key of a message it could not read."""
+    keys = [unreadable_key(stream_seq)]
+    event_id = cloudevent_id(data)
+    if event_id is not None:
+        keys.append(event_id)
+        device_id, _ = subject_parts(subject)
+        if device_id:
+            keys.append(f"{device_id}:{event_id}")
+    return keys
 
 
 def decode(msg: Msg, max_bytes: int) -> Inbound | Unreadable:
@@ -71,7 +90,7 @@ def decode(msg: Msg, max_bytes: int) -> Inbound | Unreadable:
         inbound = read(msg.subject, msg.data, max_bytes)
     except Rejected as rejected:
         device_id, item_id = best_effort_ids(msg.subject, msg.data[:max_bytes])
-        key = f"nats:{msg.metadata.sequence.stream}"
+        key = unreadable_key(msg.metadata.sequence.stream)
         return Unreadable(key, rejected.reason, device_id, item_id)
     inbound.arrived_at = msg.metadata.timestamp
     return inbound
@@ -109,15 +128,13 @@ class GatewayConsumer:
         self._committing: asyncio.Task[None] | None = None
 
     async def handle(self, msgs: list[Msg]) -> None:
-        heartbeat = asyncio.create_task(keep_alive(msgs, self._spec.ack_wait_seconds))
+        """Until this returns, the subscriber holds `msgs` in progress; from then until they are
+        settled, the commit's own heartbeat does."""
         previous, self._committing = self._committing, None  # a failed one is not awaited twice
-        try:
-            items = await self._decode_yielding(msgs)
-            if previous is not None:
-                await previous
-        except BaseException:
-            heartbeat.cancel()  # otherwise it would hold these messages in progress forever
-            raise
+        items = await self._decode_yielding(msgs)
+        if previous is not None:
+            await previous
+        heartbeat = hold(msgs, self._spec.ack_wait_seconds)
         self._committing = asyncio.create_task(self._commit(msgs, items, heartbeat))
 
     async def close(self) -> None:
@@ -196,8 +213,7 @@ class GatewayConsumer:
             writes = await applier.apply(todo)
             await self._unclaim(conn, writes.deferred)
             self._verifier.remember(applier.devices)
-        for reason in writes.rejections:
-            REJECTED.labels(reason.value).inc()
+        count_rejected(writes.rejections)
         ACCEPTED.labels("batch").inc(len(todo) - len(writes.rejections) - len(writes.deferred))
         return set(writes.deferred)
 
