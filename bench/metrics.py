@@ -117,7 +117,8 @@ async def metrics_round(
     metrics `EventConsumer`."""
     await pool.execute(f"TRUNCATE {', '.join(f'metrics.{t}' for t in TABLES.split(', '))}")
     await fresh_durable(js, CONSUMER.durable)
-    durable = Durable(SUBSCRIPTION.consumer, "metrics", batch_size=SUBSCRIPTION.batch_size)
+    durable = Durable(SUBSCRIPTION.consumer, "metrics", batch_size=SUBSCRIPTION.batch_size,
+                      concurrency=SUBSCRIPTION.concurrency)  # fmt: skip
     consumer = EventConsumer(
         service="metrics", js=js, pool=pool, spec=SUBSCRIPTION.consumer,
         handlers=SUBSCRIPTION.handlers, apply_batch=SUBSCRIPTION.apply_batch, stop=durable.stop,

@@ -39,6 +39,7 @@ class Subscription:
     handlers: list[Handler]
     apply_batch: BatchApply | None = None
     batch_size: int = 100
+    concurrency: int = 1  # see `Durable.concurrency`
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,12 @@ class ServiceRuntime:
         worker = self.workers[name] = Worker(name)
         self.tasks.append(asyncio.create_task(supervise(self.service, worker, work, self.stop)))
 
-    def consume(self, spec: ConsumerSpec, consumer: BatchConsumer, batch_size: int) -> None:
+    def consume(
+        self, spec: ConsumerSpec, consumer: BatchConsumer, batch_size: int, concurrency: int = 1
+    ) -> None:
         """Hand the batches of durable `spec` to `consumer`, through a FastStream subscriber."""
-        durable = Durable(spec, self.service, self.stop, self.inbox, batch_size)
+        durable = Durable(spec, self.service, self.stop, self.inbox, batch_size,
+                          concurrency=concurrency)  # fmt: skip
         self.workers[spec.durable] = durable.worker
         self.consumers.append(consumer)
         subscribe_durable(self.broker, durable, consumer.handle)
@@ -125,7 +129,9 @@ async def start_runtime(
     inbox = inbox_of(user)
     runtime = ServiceRuntime(service, pool, broker, nc, nc.jetstream(), inbox)
     for sub in subscriptions:
-        runtime.consume(sub.consumer, _event_consumer(runtime, sub), sub.batch_size)
+        runtime.consume(
+            sub.consumer, _event_consumer(runtime, sub), sub.batch_size, sub.concurrency
+        )
     for extra in also:
         runtime.consume(extra.consumer, extra.make(runtime), extra.batch_size)
     watched = [sub.consumer for sub in subscriptions] + [extra.consumer for extra in also]

@@ -71,6 +71,9 @@ class Durable:
     inbox: bytes = b"_INBOX."  # the user's own: `inbox_of(user)`
     batch_size: int = 100
     fetch_timeout: float = 1.0
+    # Batches handled at once: more than one only where batches commute, as two replicas'
+    # batches must anyway (metrics' additive folds), so one batch's commit overlaps the next.
+    concurrency: int = 1
     worker: Worker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,19 +112,31 @@ class DurableBatch(BatchPullStreamSubscriber):
         assert self.subscription is not None
         subscription = self.subscription
         upcoming = asyncio.create_task(self._fetch(subscription))
+        handling: set[asyncio.Task[None]] = set()
         try:
             while self.running and not stop.is_set():
                 msgs, heartbeat = await upcoming
                 upcoming = asyncio.create_task(self._fetch(subscription))
                 if heartbeat is None:
                     continue  # nothing fetched
-                try:
-                    await self.process_message(msgs)  # raises: supervise restarts the loop
-                finally:
-                    heartbeat.cancel()
+                handling.add(asyncio.create_task(self._handle(msgs, heartbeat)))
+                if len(handling) >= self.ots.concurrency:
+                    done, handling = await asyncio.wait(
+                        handling, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        task.result()  # raises: supervise restarts the loop
         finally:
             upcoming.cancel()  # what it pulled is redelivered after ack_wait; the inbox copes
             release(upcoming)
+            if handling:  # a batch being committed is let finish, never handled twice at once
+                await asyncio.wait(handling)
+
+    async def _handle(self, msgs: list[Msg], heartbeat: asyncio.Task[None]) -> None:
+        try:
+            await self.process_message(msgs)
+        finally:
+            heartbeat.cancel()
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> "Fetched":
         """A batch, held in progress from now on: it may wait behind a batch that waits for

@@ -39,6 +39,9 @@ CONSUMER = ConsumerSpec(
     max_ack_pending=2000,
 )
 BATCH_SIZE = 500
+# Two batches at once, as two replicas would: folds add up in any order and visits are locked
+# in id order, so one batch's commit overlaps the next one's parsing.
+CONCURRENCY = 2
 
 
 def fold(events: list[CloudEvent[Any]]) -> Batch:
@@ -57,4 +60,6 @@ async def apply_one(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
 
 
 HANDLERS = [Handler(spec, apply_one) for spec in SPECS]
-SUBSCRIPTION = Subscription(CONSUMER, HANDLERS, apply_batch=apply_batch, batch_size=BATCH_SIZE)
+SUBSCRIPTION = Subscription(
+    CONSUMER, HANDLERS, apply_batch=apply_batch, batch_size=BATCH_SIZE, concurrency=CONCURRENCY
+)

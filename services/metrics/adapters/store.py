@@ -65,22 +65,24 @@ async def _settle_visits(conn: asyncpg.Connection, batch: Batch) -> list[tuple[s
 
 
 async def _write_visits(conn: asyncpg.Connection, visits: list[tuple[str, VisitFacts]]) -> None:
-    rows = [
+    """One statement for the batch: every row exists and is locked by `_lock_visits`."""
+    columns = list(zip(*(
         (visit_id, v.priority, v.requested_at, v.completed_at, v.cancelled,
          v.decision.status.value if v.decision else None,
          v.decision.revision if v.decision else None,
          v.decision.at if v.decision else None, v.completion_observed, v.status.value)
         for visit_id, v in visits
-    ]  # fmt: skip
-    await conn.executemany(
-        f"INSERT INTO metrics.visits ({_VISIT_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (visit_id) DO UPDATE SET "
-        "priority = EXCLUDED.priority, requested_at = EXCLUDED.requested_at, "
-        "completed_at = EXCLUDED.completed_at, cancelled = EXCLUDED.cancelled, "
-        "decision_status = EXCLUDED.decision_status, "
-        "decision_revision = EXCLUDED.decision_revision, decision_at = EXCLUDED.decision_at, "
-        "completion_observed = EXCLUDED.completion_observed, status = EXCLUDED.status",
-        rows,
+    ), strict=True))  # fmt: skip
+    await conn.execute(
+        "UPDATE metrics.visits AS v SET priority = u.priority, requested_at = u.requested_at, "
+        "completed_at = u.completed_at, cancelled = u.cancelled, "
+        "decision_status = u.decision_status, decision_revision = u.decision_revision, "
+        "decision_at = u.decision_at, completion_observed = u.completion_observed, "
+        "status = u.status "
+        "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], "
+        "$5::bool[], $6::text[], $7::bigint[], $8::timestamptz[], $9::bool[], $10::text[]) "
+        f"AS u({_VISIT_COLUMNS}) WHERE v.visit_id = u.visit_id",
+        *columns,
     )
 
 
