@@ -19,6 +19,8 @@ COPY contracts ./contracts
 COPY ots ./ots
 COPY ots_runtime ./ots_runtime
 COPY services ./services
+# The gateway SDK, which the simulator's tablets use (packaged with `ots*` from here).
+COPY gateway/ots_gateway ./ots_gateway
 RUN /opt/ots/bin/pip install --no-deps . \
     && /opt/ots/bin/pip check \
     && /opt/ots/bin/python -m compileall -q /opt/ots/lib

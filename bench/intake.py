@@ -53,12 +53,14 @@ from contracts.jember import WIB, kecamatan_names
 from contracts.streams import EVENTS
 from contracts.subjects import VISIT_REQUESTED
 from ots.admin import migrate_all, new_token, provision_streams
+from ots_runtime.auth import new_key_pair
 from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port, wait_for_port
 from ots_runtime.settings import Settings
 from services.intake.tokens import Role
 
 PEPPER = "bench-pepper-xyz"
+SIGNING_KEY, PUBLIC_KEYS = new_key_pair("bench")  # made afresh by every run
 PATH = "/v1/visits"
 REQUEST_TIMEOUT = 30.0
 STARTUP_TIMEOUT = 60.0
@@ -533,7 +535,12 @@ async def prepare(nats_url: str, database_url: str) -> str:
     """Streams, schemas and an operator token, as `ots streams`, `ots migrate` and `ots tokens
     create` make them; returns the token."""
     settings = Settings(
-        env="test", nats_url=nats_url, database_url=database_url, token_pepper=PEPPER
+        env="test",
+        nats_url=nats_url,
+        database_url=database_url,
+        token_pepper=PEPPER,
+        token_public_keys=PUBLIC_KEYS,
+        token_signing_key=SIGNING_KEY,
     )
     await provision_streams(settings)
     await migrate_all(settings)
@@ -725,6 +732,7 @@ def run_bench(opts: Options) -> int:
         env.update(
             OTS_ENV="test", OTS_NATS_URL=nats.url, OTS_DATABASE_URL=postgres.url,
             OTS_TOKEN_PEPPER=PEPPER, OTS_LOG_LEVEL="WARNING", OTS_DATA_DIR=str(work / "ots"),
+            OTS_TOKEN_PUBLIC_KEYS=PUBLIC_KEYS,
         )  # fmt: skip
         env.pop(PROFILE_ENV, None)
         minimal = ServerProcess.start("minimal", work, env, free_port())

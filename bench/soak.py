@@ -32,6 +32,7 @@ it fails only when the system could not run at all (a service died, nothing comp
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import itertools
@@ -69,9 +70,11 @@ from ots.simulate.operators import Operators, RequestRefused
 from ots.simulate.progress import Progress
 from ots.simulate.recaptures import RecaptureInbox
 from ots.simulate.scenario import WINDOW_DAYS, next_weekday
-from ots.simulate.tablet import SimulatedDevice
 from ots.simulate.visit_plan import VisitPlan
 from ots.supervisor import stop_children
+from ots_gateway.keys import DeviceKey
+from ots_gateway.outbox import Outbox
+from ots_runtime.auth import new_key_pair
 from ots_runtime.broker import ConsumerSpec, connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from ots_runtime.settings import Settings
@@ -83,6 +86,8 @@ PEAK_PERIOD_SECONDS = 600.0
 """`--times` peak days are driven through every this many seconds of wall clock."""
 GROWTH_TARGET = 0.10
 PEPPER = "soak-pepper-not-secret"
+SIGNING_KEY, PUBLIC_KEYS = new_key_pair("soak")  # made afresh by every run
+BIOMETRIC_KEYS = f"soak:{base64.b64encode(os.urandom(32)).decode()}"
 STARTUP_SECONDS = 90.0
 CAUGHT_UP_SECONDS = 60.0
 MB = 1024 * 1024
@@ -147,6 +152,8 @@ class System:
                 "nats_url": self.nats.url,
                 "database_url": self.postgres.url,
                 "token_pepper": PEPPER,
+                "token_public_keys": PUBLIC_KEYS,
+                "token_signing_key": SIGNING_KEY,
                 "data_dir": str(self.root / "data"),
                 "bind_host": "127.0.0.1",
                 **{f"{name}_port": port for name, port in self.ports.items()},
@@ -160,6 +167,9 @@ class System:
             "OTS_NATS_URL": self.nats.url,
             "OTS_DATABASE_URL": self.postgres.url,
             "OTS_TOKEN_PEPPER": PEPPER,
+            "OTS_TOKEN_PUBLIC_KEYS": PUBLIC_KEYS,
+            "OTS_BIOMETRIC_KEYS": BIOMETRIC_KEYS,
+            "OTS_BIOMETRIC_ACTIVE_KEY": "soak",
             "OTS_LOG_LEVEL": "WARNING",
             "OTS_BIND_HOST": "127.0.0.1",
             "OTS_DATA_DIR": str(self.root / "data"),
@@ -582,13 +592,15 @@ async def enrolled_gateways(
     system: System, js: JetStreamContext, operators: Operators, opts: Options, progress: Progress
 ) -> dict[str, Gateway]:
     teams = soak_teams(opts.teams)
-    devices = {t.team_id: SimulatedDevice(t.device_id) for t in teams}
-    await operators.enrol(teams, {t.device_id: devices[t.team_id].public_key for t in teams})
+    keys = {t.team_id: DeviceKey.generate() for t in teams}
+    await operators.enrol(teams, {t.device_id: keys[t.team_id].public_key_b64 for t in teams})
     await caught_up(js, CAUGHT_UP_SECONDS)
+    outboxes = Path(tempfile.mkdtemp(prefix="ots-soak-outboxes-"))  # the tablets' SQLite
     gateways = {
-        t.team_id: Gateway(js, devices[t.team_id], RecaptureInbox(js, t.device_id), progress)
+        t.team_id: Gateway(js, Outbox(outboxes / f"{t.device_id}.db", t.device_id, keys[t.team_id]),
+                           RecaptureInbox(js, t.device_id), progress)
         for t in teams
-    }
+    }  # fmt: skip
     for gateway in gateways.values():
         await gateway.inbox.open()
     return gateways

@@ -148,7 +148,11 @@ def build_document() -> Document:
             "nats": {
                 "host": "localhost:4222",
                 "protocol": "nats",
-                "description": "NATS with JetStream (streams OTS_EVENTS, OTS_GATEWAY, OTS_DLQ).",
+                "description": (
+                    "NATS with JetStream (streams OTS_EVENTS, OTS_GATEWAY, OTS_DLQ; key-value "
+                    "buckets OTS_WORKLIST and OTS_FEEDBACK, keyed by device id, values "
+                    "Worklist and Feedback: see gateway/README.md)."
+                ),
             }
         },
         "channels": channels,

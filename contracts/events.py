@@ -191,6 +191,13 @@ class DeviceEnrolled(Message):
     revoked: bool = False
 
 
+class TokenRevoked(Message):
+    """An API token intake issued is refused from now on, by every service, until it expires."""
+
+    token_id: Id
+    expires_at: AwareDatetime
+
+
 class GatewayCapture(PositionedMessage):
     capture_id: Id
     device_id: Id
@@ -282,3 +289,59 @@ class DeadLetter(Message):
     attempts: int = Field(ge=1)
     service: str
     failed_at: AwareDatetime
+
+
+class WorklistStop(Message):
+    """One visit of a device's worklist: where, what, and whom to record."""
+
+    visit_id: Id
+    eta: AwareDatetime
+    service_minutes: int = Field(ge=0)
+    venue: Venue
+    services: list[ServiceType] = Field(max_length=8)
+    residents: list[Resident] = Field(max_length=500)
+
+
+class WorklistDay(Message):
+    date: date
+    plan_revision: int = Field(ge=0)
+    stops: list[WorklistStop] = Field(max_length=2000)
+
+
+class Worklist(Message):
+    """A device's key in the `OTS_WORKLIST` bucket: its team's stops today and tomorrow (WIB),
+    without the visits completed, cancelled or reassigned. `version` only grows."""
+
+    device_id: Id
+    team_id: Id
+    version: int = Field(ge=0)
+    updated_at: AwareDatetime
+    days: list[WorklistDay] = Field(max_length=2)
+
+
+class FeedbackRecapture(Message):
+    """A recapture request for one of the device's captures (`ots.recapture.requested`)."""
+
+    event_id: Annotated[str, StringConstraints(max_length=128)]
+    at: AwareDatetime
+    request: RecaptureRequested
+
+
+class FeedbackRejection(Message):
+    """One of the device's messages refused (`ots.recording.rejected`)."""
+
+    event_id: Annotated[str, StringConstraints(max_length=128)]
+    at: AwareDatetime
+    capture_id: Annotated[str, StringConstraints(max_length=64)]
+    reason: RejectionReason
+
+
+class Feedback(Message):
+    """A device's key in the `OTS_FEEDBACK` bucket: the recapture requests and rejections of
+    its messages of the last two days, oldest first. `version` only grows."""
+
+    device_id: Id
+    version: int = Field(ge=0)
+    updated_at: AwareDatetime
+    recaptures: list[FeedbackRecapture] = Field(default_factory=list, max_length=1000)
+    rejections: list[FeedbackRejection] = Field(default_factory=list, max_length=1000)

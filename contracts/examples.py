@@ -8,19 +8,18 @@ so the examples can feed the verifiers as they are.
 
 import base64
 import hashlib
-import json
 import uuid
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+import nacl.signing
 from pydantic import BaseModel
 
 from contracts import events as ev
 from contracts import subjects
 from contracts.enums import DeviceKind, Modality, ServiceType, VenueType
 from contracts.envelope import CloudEvent
+from contracts.gateway import signing
 from contracts.jember import WIB
 from contracts.subjects import EventSpec, envelope_model
 
@@ -39,10 +38,8 @@ DAUGHTER_IN_LAW_NIK = "3509216108870001"
 GRANDSON_NIK = "3509211501090004"
 
 # A fixed seed keeps the public key and every signature identical from run to run.
-_DEVICE_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(DEVICE_ID.encode()).digest())
-DEVICE_PUBLIC_KEY = base64.b64encode(
-    _DEVICE_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-).decode()
+_DEVICE_KEY = nacl.signing.SigningKey(hashlib.sha256(DEVICE_ID.encode()).digest())
+DEVICE_PUBLIC_KEY = base64.b64encode(bytes(_DEVICE_KEY.verify_key)).decode()
 
 # A WSQ start-of-image marker and filler: a real fingerprint sample is tens of kilobytes.
 _SAMPLE = b"\xff\xa0\xff\xa8" + hashlib.sha256(b"right thumb").digest() * 2
@@ -59,6 +56,7 @@ def wib(day: int, hour: int, minute: int, second: int = 0) -> datetime:
 _EVENT_TIMES: dict[str, datetime] = {
     subjects.TEAM_UPDATED.pattern: wib(1, 9, 0),
     subjects.DEVICE_ENROLLED.pattern: wib(1, 9, 20),
+    subjects.TOKEN_REVOKED.pattern: wib(2, 11, 5),
     subjects.VISIT_REQUESTED.pattern: wib(4, 10, 12),
     subjects.DEAD_LETTER.pattern: wib(4, 10, 14, 31),
     subjects.VISIT_CANCELLED.pattern: wib(5, 8, 30),
@@ -79,14 +77,13 @@ _EVENT_TIMES: dict[str, datetime] = {
 
 
 def canonical_bytes(data: BaseModel) -> bytes:
-    """What a gateway signs: `data` less `signature` and `sample`, as the contract spells it."""
-    unsigned = data.model_dump(mode="json", exclude={"signature", "sample"})
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """What a gateway signs: `data` less `signature` and `sample` (contracts.gateway.signing)."""
+    return signing.canonical_bytes(data.model_dump(mode="json"))
 
 
 def _signed(model: type[M], **fields: Any) -> M:
     unsigned = model.model_validate({**fields, "signature": "AA=="})
-    signature = base64.b64encode(_DEVICE_KEY.sign(canonical_bytes(unsigned))).decode()
+    signature = base64.b64encode(_DEVICE_KEY.sign(canonical_bytes(unsigned)).signature).decode()
     return unsigned.model_copy(update={"signature": signature})
 
 
@@ -229,6 +226,10 @@ EXAMPLES: dict[str, BaseModel] = {
         kind=DeviceKind.GATEWAY,
         public_key=DEVICE_PUBLIC_KEY,
         expires_at=datetime(2027, 6, 30, 23, 59, 59, tzinfo=WIB),
+    ),
+    subjects.TOKEN_REVOKED.pattern: ev.TokenRevoked(
+        token_id="tok-7f3a9c2e41d0",
+        expires_at=datetime(2027, 3, 1, 9, 0, 0, tzinfo=WIB),
     ),
     subjects.GATEWAY_CAPTURE.pattern: _signed(
         ev.GatewayCapture,

@@ -29,6 +29,7 @@ EVENTS = StreamSpec(
         "ots.recording.>",
         "ots.service.>",
         "ots.recapture.>",
+        "ots.token.>",
     ),
     Retention.LIMITS,
     max_age_days=3 * 365,
@@ -48,3 +49,29 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (EVENTS, GATEWAY, DLQ, ADVISORIES)
 
 def stream_named(name: str) -> StreamSpec:
     return next(stream for stream in ALL_STREAMS if stream.name == name)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """A JetStream key-value bucket: the newest value of each key, read by its key alone
+    (`$JS.API.DIRECT.GET.<stream>.<subject>`, a subject a NATS permission can name)."""
+
+    name: str
+    max_value_bytes: int = 1024 * 1024
+
+    @property
+    def stream(self) -> str:
+        return f"KV_{self.name}"
+
+    def subject(self, key: str) -> str:
+        return f"$KV.{self.name}.{key}"
+
+    def direct_get(self, key: str) -> str:
+        return f"$JS.API.DIRECT.GET.{self.stream}.{self.subject(key)}"
+
+
+WORKLIST = BucketSpec("OTS_WORKLIST")
+"""Key: a device id. Value: `contracts.events.Worklist`, written by recording."""
+FEEDBACK = BucketSpec("OTS_FEEDBACK")
+"""Key: a device id. Value: `contracts.events.Feedback`, written by recording."""
+ALL_BUCKETS: tuple[BucketSpec, ...] = (WORKLIST, FEEDBACK)

@@ -71,6 +71,10 @@ DEVICE_ENROLLED = EventSpec(
     "ots.device.enrolled", ev.DeviceEnrolled, "intake", ("recording",),
     "A device was enrolled, renewed or revoked.", "device_id",
 )
+TOKEN_REVOKED = EventSpec(
+    "ots.token.revoked", ev.TokenRevoked, "intake", ("intake", "dispatch", "recording", "metrics"),
+    "An API token was revoked; every service refuses it from then on.", "token_id",
+)
 GATEWAY_CAPTURE = EventSpec(
     "ots.gateway.*.capture", ev.GatewayCapture, "gateway", ("recording",),
     "A signed biometric capture from a team's device.", "capture_id",
@@ -111,7 +115,8 @@ DEAD_LETTER = EventSpec(
 
 ALL: tuple[EventSpec, ...] = (
     VISIT_REQUESTED, VISIT_CANCELLED, VISIT_CLOSE_REQUESTED, VISIT_SCHEDULED, VISIT_UNASSIGNED,
-    VISIT_COMPLETED, ROUTE_PLANNED, TEAM_UPDATED, DEVICE_ENROLLED, GATEWAY_CAPTURE, GATEWAY_EXCEPTION,
+    VISIT_COMPLETED, ROUTE_PLANNED, TEAM_UPDATED, DEVICE_ENROLLED, TOKEN_REVOKED, GATEWAY_CAPTURE,
+    GATEWAY_EXCEPTION,
     GATEWAY_SERVICE, GATEWAY_VISIT_CLOSED, RECAPTURE_REQUESTED, RECORDING_COMPLETED,
     RECORDING_REJECTED, SERVICE_DELIVERED, DEAD_LETTER,
 )

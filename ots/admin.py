@@ -3,6 +3,7 @@
 import asyncpg
 
 from ots.registry import all_consumers, services
+from ots_runtime.auth import token_keys
 from ots_runtime.broker import connect, provision
 from ots_runtime.migrations import migrate
 from ots_runtime.settings import Settings
@@ -38,8 +39,10 @@ async def new_token(settings: Settings, role: Role | str, agency: str, label: st
     _, database_url = settings.require_urls()
     conn = await asyncpg.connect(database_url)
     try:
-        return await create_token(
-            conn, role=role, agency=agency, pepper=settings.token_pepper, label=label
-        )
+        issued = await create_token(
+            conn, token_keys(settings), role=role, agency=agency,
+            ttl_days=settings.token_ttl_days, label=label,
+        )  # fmt: skip
+        return issued.token
     finally:
         await conn.close()

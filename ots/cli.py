@@ -1,4 +1,4 @@
-"""`ots`: run, serve, migrate, streams, tokens, asyncapi, dlq."""
+"""`ots`: run, serve, migrate, streams, tokens, asyncapi, dlq, recording."""
 
 import argparse
 import asyncio
@@ -6,13 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from contracts.streams import ALL_STREAMS
+from contracts.streams import ALL_BUCKETS, ALL_STREAMS
 from ots.dlq_cli import add_parser as add_dlq_parser
 from ots.dlq_cli import run_dlq
 from ots.embedded_env import load_runtime_env, local_settings
+from ots.recording_cli import add_parser as add_recording_parser
+from ots.tokens_cli import add_parser as add_tokens_parser
+from ots.tokens_cli import keygen as tokens_keygen
+from ots.tokens_cli import run_tokens
 from ots_runtime.logs import configure_logging
 from ots_runtime.settings import Settings
-from services.intake.tokens import Role
 
 
 def serve(settings: Settings, name: str) -> int:
@@ -49,12 +52,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply every service's SQL migrations")
     streams = sub.add_parser("streams", help="create or update streams and durable consumers")
     streams.add_argument("--replicas", type=int, default=1)
-    tokens = sub.add_parser("tokens", help="API tokens")
-    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
-    create = tokens_sub.add_parser("create", help="print a new bearer token")
-    create.add_argument("--role", choices=[r.value for r in Role], required=True)
-    create.add_argument("--agency", required=True)
-    create.add_argument("--label", default="")
+    add_tokens_parser(sub)
     sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the whole system")
     plan = sub.add_parser("plan", help="plan a scenario offline (no NATS, no PostgreSQL)")
     plan.add_argument("scenario", help="JSON: {date, teams, visits}; see services/dispatch")
@@ -74,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
         "left out) where the published figures do not say",
     )
     add_dlq_parser(sub)
+    add_recording_parser(sub)
     return p
 
 
@@ -104,6 +103,8 @@ def offline_command(args: argparse.Namespace) -> int | None:
 
         print(keygen_text(), end="")
         return 0
+    if args.command == "tokens" and args.tokens_command == "keygen":
+        return tokens_keygen()
     if args.command == "plan":
         from services.dispatch.offline import main as plan_main
 
@@ -126,15 +127,20 @@ async def admin(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "streams":
         count = await a.provision_streams(settings, replicas=args.replicas)
         streams = ", ".join(stream.name for stream in ALL_STREAMS)
-        print(f"streams {streams} and {count} consumer(s) provisioned")
+        buckets = ", ".join(bucket.name for bucket in ALL_BUCKETS)
+        print(f"streams {streams}, buckets {buckets} and {count} consumer(s) provisioned")
     elif args.command == "tokens":
-        print(await a.new_token(settings, Role(args.role), args.agency, args.label))
+        return await run_tokens(args, settings)
     elif args.command == "metrics":
         from services.metrics.history_import import import_history
 
         return await import_history(settings, args.file)
     elif args.command == "dlq":
         return await run_dlq(args, settings)
+    elif args.command == "recording":
+        from ots.recording_cli import run_recording
+
+        return await run_recording(args, settings)
     return 0
 
 

@@ -19,13 +19,14 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter
 from contracts.streams import DLQ
 from contracts.subjects import DEAD_LETTER, GATEWAY_CAPTURE, envelope_model, spec_for_subject
-from ots_runtime.redaction import redact_body, redact_text
+from ots_runtime.redaction import REDACTED, redact_body, redact_text
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # Headers JetStream adds to a stored copy, and expectations a replay could never meet.
 _DROPPED_HEADERS = ("Nats-Msg-Id", "Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp",
                     "Nats-Subject", "Nats-Last-Sequence", "Nats-Num-Pending")  # fmt: skip
 _DROPPED_PREFIXES = ("Nats-Expected-",)
+_REDACTED_MARKS = re.compile(rf"\*{{12}}[0-9]{{4}}|{re.escape(REDACTED)}")  # left by redaction
 
 
 class LetterNotFound(LookupError):
@@ -168,6 +169,8 @@ def _not_replayable(found: Letter) -> str | None:
             kept_sample = False
         if not kept_sample:
             return "the biometric sample is never kept: the device must send the capture again"
+    if _REDACTED_MARKS.search(dead.original):
+        return "its personal data was taken out: its producer must send it again"
     return None
 
 

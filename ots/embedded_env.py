@@ -1,7 +1,6 @@
 """Where `ots run` keeps the embedded servers, so other `ots` commands find them."""
 
 import os
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +10,6 @@ from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.settings import Settings
 
 RUNTIME_ENV = "runtime.env"
-RECORDING_READ_TOKEN = "recording-read-token"
 
 
 class _Explicit(BaseSettings):
@@ -93,24 +91,10 @@ class EmbeddedServers:
                 server.stop()
 
 
-def enrollments_token(settings: Settings) -> str:
-    """The bearer token of recording's enrollments API under `ots run`: the operator's own
-    `OTS_RECORDING_READ_TOKEN` if set, else one made on the first run and kept with the data."""
-    given = os.environ.get("OTS_RECORDING_READ_TOKEN")
-    if given:
-        return given
-    path = Path(settings.data_dir) / RECORDING_READ_TOKEN
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
 def child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["OTS_ENV"] = settings.env
     env["OTS_NATS_URL"] = settings.nats_url or ""
     env["OTS_DATABASE_URL"] = settings.database_url or ""
-    env["OTS_RECORDING_READ_TOKEN"] = enrollments_token(settings)
+    env["OTS_DATA_DIR"] = settings.data_dir  # where the development token key is kept
     return env

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from contracts.jember import WIB
 from ots.admin import migrate_all, new_token, provision_streams
-from ots.embedded_env import EmbeddedServers, child_env, enrollments_token
+from ots.embedded_env import EmbeddedServers, child_env
 from ots.registry import services
 from ots_runtime.embedded import wait_for_port
 from ots_runtime.settings import Settings
@@ -32,6 +32,7 @@ def banner(settings: Settings, token: str) -> str:
         "",
         "OTS is running. Ctrl-C stops everything; data stays under "
         f"{settings.data_dir}/ for the next run.",
+        f"  console           {at('intake', '/console/')} (sign in with a token below)",
         f"  intake API docs   {at('intake', '/docs')}",
         f"  today's plans     {at('dispatch', '/v1/plans')}?date={datetime.now(WIB).date()}",
         f"  recording         {at('recording', '/docs')}",
@@ -40,9 +41,9 @@ def banner(settings: Settings, token: str) -> str:
         f"  NATS              {settings.nats_url}",
         f"  PostgreSQL        {settings.database_url}",
         "",
-        f"  enrollments token:   {enrollments_token(settings)}"
-        f" (recording's GET {at('recording', '/v1/visits/<visit_id>/enrollments')})",
         f"  demo operator token: {token}",
+        "  (it opens every service's API: intake, dispatch's plans, recording's enrollments,"
+        " metrics' reports; `ots tokens list|revoke`)",
         f'  try: curl -H "Authorization: Bearer {token}" {at("intake", "/v1/visits")}',
         "",
     ]

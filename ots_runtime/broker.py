@@ -8,7 +8,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from contracts.streams import ALL_STREAMS, Retention, StreamSpec
+from contracts.streams import ALL_BUCKETS, ALL_STREAMS, BucketSpec, Retention, StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,18 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, *, replicas: int
     await js.update_stream(config)
 
 
+async def ensure_bucket(js: JetStreamContext, spec: BucketSpec, *, replicas: int = 1) -> None:
+    """A key-value bucket keeping one value per key, readable by direct get."""
+    try:
+        await js.stream_info(spec.stream)
+    except NotFoundError:
+        await js.create_key_value(api.KeyValueConfig(
+            bucket=spec.name, history=1, max_value_size=spec.max_value_bytes,
+            storage=api.StorageType.FILE, replicas=replicas, direct=True,
+        ))  # fmt: skip
+        log.info("bucket %s created", spec.name)
+
+
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     """Create or update: the server applies a changed max_deliver or ack_wait to the durable."""
     await js.add_consumer(spec.stream, consumer_config(spec))
@@ -115,6 +127,8 @@ async def provision(
 ) -> None:
     for stream in ALL_STREAMS:
         await ensure_stream(js, stream, replicas=replicas)
+    for bucket in ALL_BUCKETS:
+        await ensure_bucket(js, bucket, replicas=replicas)
     for consumer in consumers:
         await ensure_consumer(js, consumer)
 

@@ -1,10 +1,14 @@
 """The dead-letter path: `ots.dlq.<service>` with the original, the error and the attempts.
 
-The error text is redacted before it is stored (NIKs to their last four digits, names out);
-the original body is kept whole, so that `ots dlq replay` can publish it again.
+Everything is redacted before it is stored, for the 90 days a letter is kept: NIKs to their last
+four digits, names out (those of the original wherever they appear in the error too), database
+error details masked. An original with no personal data in it is kept byte for byte, so that
+`ots dlq replay` can publish it again; one that had some can only be sent again by its producer.
 """
 
 import base64
+import contextlib
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,7 +20,7 @@ from nats.js import JetStreamContext
 from contracts import envelope
 from contracts.events import DeadLetter
 from contracts.subjects import DEAD_LETTER
-from ots_runtime.redaction import redact_text
+from ots_runtime.redaction import names_in, redact_original, redact_text
 from ots_runtime.telemetry import DEAD_LETTERED, subject_label
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,12 @@ def _original(data: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(data).decode(), "base64"
+
+
+def _names_of(data: bytes) -> set[str]:
+    with contextlib.suppress(ValueError, RecursionError):
+        return names_in(json.loads(data))
+    return set()
 
 
 def letter_id(service: str, stream: str, stream_seq: int) -> str:
@@ -66,13 +76,15 @@ class DeadLetterer:
     ) -> None:
         """Dead-letter a message known by its stored copy (`js.get_msg`): `stream_seq` in
         `stream`, originally published to `subject` with `headers`."""
-        original, encoding = _original(data)
-        error = redact_text(error)[:MAX_ERROR_CHARS]
+        names = _names_of(data)
+        original, encoding = _original(redact_original(data))
+        error = redact_text(error, names)[:MAX_ERROR_CHARS]
+        kept = {k: redact_text(v, names) for k, v in (headers or {}).items() if isinstance(v, str)}
         letter = DeadLetter(
             subject=subject,
             original=original,
             original_encoding=encoding,
-            headers={k: v for k, v in (headers or {}).items() if isinstance(v, str)},
+            headers=kept,
             error=error,
             attempts=max(attempts, 1),
             service=self._service,

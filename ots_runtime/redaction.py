@@ -1,11 +1,13 @@
 """Personal data out of what operators read: NIKs to their last four digits, names dropped.
 
-For dead letters: the error text is redacted when the letter is written, the original body
-when it is shown (the stored body stays whole, so that it can be replayed).
+Dead letters are redacted when they are written (their original body, error and headers) and
+again when shown; log lines when they are formatted. A letter whose original had personal data
+in it can therefore no longer be replayed as it was: its producer must send it again.
 """
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -40,8 +42,11 @@ def mask_nik_digits(text: str) -> str:
     return _NIK.sub(lambda m: "*" * 12 + m.group(1), text)
 
 
-def redact_text(text: str) -> str:
-    """An error message or other free text: NIKs masked, quoted names and inputs replaced."""
+def redact_text(text: str, known_names: Iterable[str] = ()) -> str:
+    """An error message or other free text: NIKs masked, quoted names and inputs replaced, and
+    `known_names` (those of the message the text is about) wherever they stand."""
+    for name in sorted(set(known_names), key=len, reverse=True):
+        text = text.replace(name, REDACTED)
     text = _KEY_DETAIL.sub(_redact_key_detail, text)
     text = _FAILING_ROW.sub(rf"\1({REDACTED})", text)
     text = _INPUT_VALUE.sub(f"input_value={REDACTED}", text)
@@ -68,20 +73,22 @@ def _redact_column(column: str, value: str) -> str:
     return REDACTED
 
 
-def redact_value(value: Any, *, key: str = "") -> Any:
-    """A parsed JSON value: keys naming a person dropped, NIKs masked, strings redacted."""
+def redact_value(value: Any, *, key: str = "", known_names: Iterable[str] = ()) -> Any:
+    """A parsed JSON value: keys naming a person dropped, NIKs masked, strings redacted (and
+    `known_names` taken out of them)."""
+    known = tuple(known_names)
     if isinstance(value, dict):
         return {
-            k: redact_value(v, key=k)
+            k: redact_value(v, key=k, known_names=known)
             for k, v in value.items()
             if not (isinstance(k, str) and k.lower() in NAME_KEYS)
         }
     if isinstance(value, list):
-        return [redact_value(v, key=key) for v in value]
+        return [redact_value(v, key=key, known_names=known) for v in value]
     if "nik" in key.lower() and isinstance(value, str | int) and not isinstance(value, bool):
         return _mask_whole_nik(str(value))
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, known)
     return value
 
 
@@ -90,6 +97,38 @@ def _mask_whole_nik(nik: str) -> str:
     if _WHOLE_NIK.fullmatch(nik):
         return "*" * 12 + nik[12:]
     return REDACTED
+
+
+def names_in(value: Any) -> set[str]:
+    """Every person's name in a parsed JSON value: the strings held under a name key."""
+    if isinstance(value, dict):
+        found = {v for k, v in value.items() if isinstance(k, str) and k.lower() in NAME_KEYS
+                 and isinstance(v, str) and len(v.strip()) > 1}  # fmt: skip
+        return found.union(*(names_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(names_in(v) for v in value))
+    return set()
+
+
+_NIK_BYTES = re.compile(rb"(?<![0-9])[0-9]{12}([0-9]{4})(?![0-9])")
+
+
+def redact_original(data: bytes) -> bytes:
+    """A message body as a dead letter keeps it: JSON redacted member by member (byte for byte
+    the same if there was nothing to redact, so that it can still be replayed), other text
+    redacted as text, and in bytes that are not text every NIK masked."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _NIK_BYTES.sub(rb"************\1", data)
+    try:
+        parsed = json.loads(text)
+        redacted = redact_value(parsed, known_names=names_in(parsed))
+    except (ValueError, RecursionError):
+        return redact_text(text).encode()
+    if redacted == parsed:
+        return data
+    return json.dumps(redacted).encode()
 
 
 def redact_body(text: str) -> Any:

@@ -32,7 +32,19 @@ class Settings(BaseSettings):
     recording_port: int = 8082
     metrics_port: int = 8083
     bind_host: str = "127.0.0.1"
+    # Where intake's console reads dispatch's plans and metrics' reports, where they run
+    # apart (containers, Kubernetes); unset, on bind_host at their ports, as `ots run` starts them.
+    dispatch_url: str | None = None
+    metrics_url: str | None = None
     token_pepper: str = Field(default=PLACEHOLDER, min_length=8)
+    # API tokens (ots_runtime/auth.py): `kid:<base64 Ed25519 public key>[,...]` on every
+    # service; `kid:<base64 private seed>` where tokens are issued (`ots tokens create`).
+    # Unset, development keeps a key pair in data_dir; test and production refuse to start.
+    token_public_keys: str | None = None
+    token_signing_key: str | None = Field(default=None, repr=False)
+    # At most two years: revocations live on OTS_EVENTS (three years), longer than any token.
+    token_ttl_days: int = Field(default=90, ge=1, le=730)
+    token_revocation_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     embedded_nats_port: int = 14222
     embedded_postgres_port: int = 15432
     data_dir: str = ".ots"

@@ -14,6 +14,7 @@ from ots_runtime.broker import connect, provision
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.migrations import migrate
 from ots_runtime.settings import Settings
+from tests.support import tokens as test_keys
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,7 @@ def base_settings(nats_server: EmbeddedNats, postgres_server: EmbeddedPostgres) 
     return Settings(
         env="test", nats_url=nats_server.url, database_url=postgres_server.url,
         token_pepper="test-pepper-not-secret", intake_port=0,
+        token_public_keys=test_keys.PUBLIC_KEYS, token_signing_key=test_keys.SIGNING_KEY,
     )  # fmt: skip
 
 

@@ -1,18 +1,37 @@
 """The device gateways' NATS users, for `include "gateways.conf"` in nats.conf.
 
     python deploy/nats/gateway_users.py gw-team03-01 gw-team07-01 > deploy/nats/gateways.conf
+    python deploy/nats/gateway_users.py --devices devices.json > deploy/nats/gateways.conf
+    python deploy/nats/gateway_users.py --devices devices.json --secret ots-nats-gateways \
+        [--keep current-secret.json] > gateways-secret.json
 
-Device `<id>` connects as user `gateway-<id>` with the password held by the server's
-environment variable `OTS_NATS_GATEWAY_<ID>_PASSWORD` (the id upper-cased, `-` and `:` as `_`),
-and keeps its replies under `_INBOX.gateway-<id>` (nats-py: `inbox_prefix=`). It may publish
-only its own gateway subjects, and read only its own recapture requests and the planned routes.
+`--devices` reads intake's `GET /v1/devices` (the enrolled devices) and keeps the gateways
+that are neither revoked nor expired. `--secret NAME` writes, instead of the users, the
+Kubernetes Secret of their passwords (keys `OTS_NATS_GATEWAY_<ID>_PASSWORD`, which the NATS
+pods read as environment variables): a device keeps the password it has in `--keep` (the
+current Secret, `kubectl get secret NAME -o json`) or in this environment, and a new device
+gets a new random one.
+
+Device `<id>` connects as user `gateway-<id>`, only on the TLS WebSocket listener (wss://;
+`allowed_connection_types`), with the password held by the server's environment variable
+`OTS_NATS_GATEWAY_<ID>_PASSWORD` (the id upper-cased, `-` and `:` as `_`), and keeps its
+replies under `_INBOX.gateway-<id>` (nats-py: `inbox_prefix=`). It may publish only its own
+gateway subjects, and read only its own recapture requests and the planned routes.
 
 Standalone on purpose (the standard library only), so it runs wherever the config is built.
 """
 
+import argparse
+import base64
+import datetime
+import json
+import os
 import re
+import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 # contracts.events.Id: what a device id may be. No `.`, `*`, `>` or whitespace, so an id is
 # always exactly one subject token and can never widen a permission.
@@ -20,6 +39,11 @@ DEVICE_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
 # contracts.subjects: ots.gateway.<device_id>.<kind>, one kind per message of a gateway.
 GATEWAY_KINDS = ("capture", "exception", "service", "visit-closed")
 ROUTES = "ots.route.planned"
+# contracts.streams: the buckets keyed by device id (worklist, feedback). A device reads its own
+# key by direct get, the key named in the request's subject, so a permission can pin it.
+DEVICE_BUCKETS = ("OTS_WORKLIST", "OTS_FEEDBACK")
+# Gateways sign in only on the TLS WebSocket listener, never on the plaintext client port.
+CONNECTION_TYPES = ("WEBSOCKET",)
 
 
 def user_name(device_id: str) -> str:
@@ -34,8 +58,12 @@ def password_variable(device_id: str) -> str:
     return "OTS_NATS_GATEWAY_" + re.sub(r"[-:]", "_", device_id).upper() + "_PASSWORD"
 
 
+def bucket_reads(device_id: str) -> list[str]:
+    return [f"$JS.API.DIRECT.GET.KV_{b}.$KV.{b}.{device_id}" for b in DEVICE_BUCKETS]
+
+
 def publish_subjects(device_id: str) -> list[str]:
-    return [f"ots.gateway.{device_id}.{kind}" for kind in GATEWAY_KINDS]
+    return [f"ots.gateway.{device_id}.{kind}" for kind in GATEWAY_KINDS] + bucket_reads(device_id)
 
 
 def subscribe_subjects(device_id: str) -> list[str]:
@@ -73,6 +101,7 @@ def _user(device_id: str) -> str:
         f"      publish: {{ allow: {_strings(publish_subjects(device_id))} }}\n"
         f"      subscribe: {{ allow: {_strings(subscribe_subjects(device_id))} }}\n"
         "    }\n"
+        f"    allowed_connection_types: {_strings(list(CONNECTION_TYPES))}\n"
         "  }\n"
     )
 
@@ -89,15 +118,70 @@ def render_gateway_users(device_ids: list[str]) -> str:
     return "\n".join(header) + "\nusers = [\n" + body + "]\n"
 
 
+def enrolled_gateways(devices: list[dict[str, Any]], now: datetime.datetime) -> list[str]:
+    """The gateways of intake's device list (`GET /v1/devices`) that may connect now."""
+    return [
+        d["device_id"]
+        for d in devices
+        if d.get("kind") == "gateway"
+        and not d.get("revoked", False)
+        and datetime.datetime.fromisoformat(d["expires_at"]) > now
+    ]
+
+
+def new_password() -> str:
+    return "p" + secrets.token_hex(24)  # a letter first: nats-server parses the value as config
+
+
+def render_password_secret(
+    name: str, device_ids: list[str], kept: dict[str, str], environment: dict[str, str]
+) -> str:
+    """A Kubernetes Secret (JSON, which kubectl applies as it does YAML) of these devices'
+    passwords: each kept from `kept`, else from `environment`, else new."""
+    _check(device_ids)
+    passwords = {}
+    for device_id in device_ids:
+        variable = password_variable(device_id)
+        passwords[variable] = kept.get(variable) or environment.get(variable) or new_password()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "ots"}},
+        "type": "Opaque",
+        "stringData": passwords,
+    }
+    return json.dumps(secret, indent=2) + "\n"
+
+
+def _secret_data(path: Path) -> dict[str, str]:
+    current = json.loads(path.read_text())
+    data = {k: base64.b64decode(v).decode() for k, v in (current.get("data") or {}).items()}
+    return {**data, **(current.get("stringData") or {})}
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] in (["-h"], ["--help"]):
-        print((__doc__ or "").strip())
-        return 0
+    parser = argparse.ArgumentParser(
+        prog="gateway_users", description="The device gateways' NATS users, or their passwords."
+    )
+    parser.add_argument("device_ids", nargs="*", metavar="DEVICE_ID")
+    parser.add_argument("--devices", type=Path, help="intake's GET /v1/devices, as JSON")
+    parser.add_argument("--secret", metavar="NAME", help="write the passwords' Secret instead")
+    parser.add_argument("--keep", type=Path, help="the current Secret, as JSON")
+    args = parser.parse_args(argv)
     try:
-        sys.stdout.write(render_gateway_users(argv))
-    except ValueError as error:
+        device_ids = list(args.device_ids)
+        if args.devices:
+            now = datetime.datetime.now(datetime.UTC)
+            device_ids += enrolled_gateways(json.loads(args.devices.read_text()), now)
+        if args.secret:
+            kept = _secret_data(args.keep) if args.keep else {}
+            output = render_password_secret(args.secret, device_ids, kept, dict(os.environ))
+        else:
+            output = render_gateway_users(device_ids)
+    except (ValueError, KeyError, OSError) as error:
         print(f"gateway_users: {error}", file=sys.stderr)
         return 2
+    sys.stdout.write(output)
     return 0
 
 

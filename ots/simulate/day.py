@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from ots.simulate.recaptures import RecaptureInbox
 from ots.simulate.routes import recording_caught_up, route_of
 from ots.simulate.scenario import Scenario, build
 from ots.simulate.statuses import intake_differences, wait_for_completion, wait_for_plans
-from ots.simulate.tablet import SimulatedDevice
+from ots_gateway.outbox import Outbox
 from ots_runtime.broker import connect
 from ots_runtime.settings import Settings
 
@@ -54,8 +55,10 @@ async def simulate_day(
     nats_url, _ = settings.require_urls()
     nc = await connect(nats_url, name="ots-simulate", user=settings.nats_user,
                        password=settings.nats_password)  # fmt: skip
-    metrics, dispatch = Service(url(settings, "metrics")), Service(url(settings, "dispatch"))
     operators = await Operators.sign_in(settings, url(settings, "intake"))
+    token = operators.department_token
+    metrics = Service(url(settings, "metrics"), token)
+    dispatch = Service(url(settings, "dispatch"), token)
     progress = Progress()
     shown = asyncio.create_task(progress.show(out))
     try:
@@ -78,9 +81,8 @@ async def _day(
     scenario = build(seed, now.date())
     result = DayResult(scenario)
     before = await observe(metrics, js, now.year)
-    devices = {t.device_id: SimulatedDevice(t.device_id, device_key(Path(settings.data_dir), t.device_id))
-               for t in scenario.teams}  # fmt: skip
-    await operators.enrol(scenario.teams, {d: device.public_key for d, device in devices.items()})
+    keys = {t.device_id: device_key(Path(settings.data_dir), t.device_id) for t in scenario.teams}
+    await operators.enrol(scenario.teams, {d: key.public_key_b64 for d, key in keys.items()})
     progress.visits = len(scenario.visits)
     requested = []
     for plan in scenario.visits:
@@ -92,10 +94,19 @@ async def _day(
                 if seen[r.visit_id]["status"] != "scheduled"}  # fmt: skip
     await recording_caught_up(js, patience)
     to_work = [r for r in requested if r.visit_id not in unworked]
-    gateways = [Gateway(js, devices[t.device_id], RecaptureInbox(js, t.device_id), progress)
-                for t in scenario.teams]  # fmt: skip
     routes = [await route_of(dispatch, t.team_id, to_work, seen) for t in scenario.teams]
-    await asyncio.gather(*(work_route(g, r) for g, r in zip(gateways, routes, strict=True)))
+    with tempfile.TemporaryDirectory(prefix="ots-simulate-outboxes-") as outboxes:
+        gateways = [
+            Gateway(js, Outbox(Path(outboxes) / f"{t.device_id}.db", t.device_id,
+                               keys[t.device_id]),
+                    RecaptureInbox(js, t.device_id), progress)
+            for t in scenario.teams
+        ]  # fmt: skip
+        try:
+            await asyncio.gather(*(work_route(g, r) for g, r in zip(gateways, routes, strict=True)))
+        finally:
+            for gateway in gateways:
+                gateway.outbox.close()
     result.worked = [v for route in routes for v in route]
     await wait_for_completion(operators, result.worked, progress, patience)
     result.expected = expected.requested(new) + expected.worked(r.plan for r in result.worked)

@@ -29,6 +29,7 @@ class RequestRefused(RuntimeError):
 class Operators:
     def __init__(self, intake_url: str, tokens: dict[str, str]) -> None:
         self.by_agency = {agency: Service(intake_url, token) for agency, token in tokens.items()}
+        self.department_token = tokens[DEPARTMENT]  # also reads dispatch's plans, metrics' reports
         self.department = self.by_agency[DEPARTMENT]
 
     @classmethod

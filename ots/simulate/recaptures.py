@@ -1,37 +1,31 @@
-"""A gateway's inbox of recapture requests, read from the stream one message at a time.
-
-Direct gets by subject keep no consumer on the server, so a restarted nats-server or a
-reconnect loses nothing: reading resumes at the next stream sequence.
-"""
+"""A gateway's recapture requests, read as a tablet reads them: its feedback in the
+OTS_FEEDBACK bucket, through the gateway SDK. One value, the newest, holds every request of the
+last two days, so a restarted nats-server or a reconnect loses nothing."""
 
 import asyncio
 import contextlib
-import json
+from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
-from contracts.streams import EVENTS
-from contracts.subjects import RECAPTURE_REQUESTED
-from ots.simulate.observed import patiently
+from ots_gateway.views import read_feedback
 
-EVENTS_STREAM = EVENTS.name
 RecaptureKey = tuple[str, str, str, str, int]
 """visit id, NIK, modality, position ("" for none), the attempt that fell short."""
+POLL_SECONDS = 0.2
 
 
 class RecaptureInbox:
     def __init__(self, js: JetStreamContext, device_id: str) -> None:
-        self.js, self.subject = js, RECAPTURE_REQUESTED.subject(device_id)
+        self.js, self.device_id = js, device_id
         self.received: set[RecaptureKey] = set()
         self.arrived = asyncio.Event()
-        self.next_seq = 1
+        self.since = datetime.now(UTC)
         self.task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        """From now on: requests published before this gateway started are not its day's."""
-        info = await patiently(lambda: self.js.stream_info(EVENTS_STREAM))
-        self.next_seq = info.state.last_seq + 1
+        """From now on: requests made before this gateway started are not its day's."""
+        self.since = datetime.now(UTC)
         self.task = asyncio.create_task(self._read())
 
     async def close(self) -> None:
@@ -52,16 +46,13 @@ class RecaptureInbox:
     async def _read(self) -> None:
         while True:
             try:
-                msg = await self.js.get_msg(EVENTS_STREAM, seq=self.next_seq,
-                                            subject=self.subject, next=True)  # fmt: skip
-            except NotFoundError:
-                await asyncio.sleep(0.2)
-                continue
+                feedback = await read_feedback(self.js, self.device_id)
             except Exception:  # nats-server away or restarting: try again shortly
-                await asyncio.sleep(0.5)
-                continue
-            self.next_seq = (msg.seq or self.next_seq) + 1
-            data = json.loads(msg.data or b"{}").get("data", {})
-            self.received.add((data["visit_id"], data["nik"], data["modality"],
-                               data.get("position") or "", int(data["attempt"])))  # fmt: skip
-            self.arrived.set()
+                feedback = None
+            for item in feedback.recaptures if feedback else []:
+                r = item.request
+                key = (r.visit_id, r.nik, r.modality.value, r.position or "", r.attempt)
+                if item.at >= self.since and key not in self.received:
+                    self.received.add(key)
+                    self.arrived.set()
+            await asyncio.sleep(POLL_SECONDS)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ots_runtime.auth import start_token_verification, token_keys
 from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
@@ -41,6 +42,7 @@ def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> FastAPI:
     own = dispatch or DispatchSettings()
+    keys = token_keys(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(
                           solver or VroomSolver(threads=own.dispatch_solver_threads),
                           own.planner_config(), tuning_of(own), clock)  # fmt: skip
         runtime.keep_running("planner", planner.run)
+        await start_token_verification(app, settings, runtime, keys)
         app.state.runtime, app.state.planner = runtime, planner
         try:
             yield

@@ -1,25 +1,32 @@
 """The operators' HTTP API: visits, teams and devices, behind role-scoped bearer tokens."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from contracts.enums import AgencyType, VenueType, VisitStatus
 from contracts.events import Id
 from contracts.jember import WIB
+from ots_runtime.auth import Principal, Role, Who, authenticate, require
 from ots_runtime.db import in_transaction
-from ots_runtime.http import FieldError, Problem, field_problem, validation_problem
+from ots_runtime.http import (
+    UNAUTHORIZED,
+    FieldError,
+    IsoDate,
+    Problem,
+    field_problem,
+    problem_responses,
+    validation_problem,
+)
 from services.intake.domain.request import NewRequester, NewVisit
 from services.intake.domain.rules import check_new_visit
 from services.intake.domain.text import FreeText
 from services.intake.fleet import DeviceBody, TeamBody, list_rows, put_device, put_team
 from services.intake.recorded import OPENAPI_RESPONSES, already_recorded
-from services.intake.tokens import Principal, Role, TokenVerifier
 from services.intake.visit_writer import VisitWriter, visit_item
 from services.intake.visits import (
     already_open,
@@ -32,39 +39,14 @@ from services.intake.visits import (
     visit_view,
 )
 
+# One token system for every service (ots_runtime/auth.py); re-exported for intake's modules.
+__all__ = ["Who", "authenticate", "require", "router"]
 router = APIRouter(prefix="/v1")
 
 
 def pool_of(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.runtime.pool
     return pool
-
-
-bearer_scheme = HTTPBearer(auto_error=False, description="A token from `ots tokens create`")
-
-
-async def principal(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    return await authenticate(request)
-
-
-Who = Annotated[Principal, Depends(principal)]
-
-
-async def authenticate(request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    verifier: TokenVerifier = request.app.state.tokens
-    who = await verifier.verify(token.strip()) if scheme.lower() == "bearer" and token else None
-    if who is None:
-        raise Problem(401, "Unauthorized", "a valid bearer token is required")
-    return who
-
-
-def require(who: Principal, *roles: Role) -> None:
-    if who.role not in roles:
-        raise Problem(403, "Forbidden", f"the {who.role} role may not do this")
 
 
 class CancelBody(BaseModel):
@@ -88,10 +70,55 @@ def bind_requester(visit: NewVisit, who: Principal) -> NewVisit:
     return visit.model_copy(update={"requester": requester})
 
 
+FORBIDDEN = "This token's role may not do this."
+NO_VISIT = "No such visit, or not one this token's agency requested."
+CREATE_VISIT = problem_responses({
+    401: UNAUTHORIZED,
+    422: "A field is malformed, or the request breaks a rule of the domain that the schema "
+         "cannot say (domain.md): the window must not have started before today (WIB) nor end "
+         "before it starts; someone to be recorded must be 16 on the window's first day; each "
+         "NIK is listed once; the services must be offered at the venue; a home visit names "
+         "1-10 people; `expected_people` covers the residents listed; a car-free-day or "
+         "community-event visit has a `fixed_start` (inside the window; a Sunday for car free "
+         "day) and `duration_minutes`, other venues neither; a priority above normal gives "
+         "its reasons; an override comes with `ktp_el_recording`. `errors` names each field.",
+    503: "A concurrent request got in the way: retry with the same Idempotency-Key.",
+}, also={**OPENAPI_RESPONSES, 201: {
+    "description": "Accepted: the new visit's id, to read, cancel or close it by.",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["visit_id", "status"],
+        "properties": {"visit_id": {"type": "string"}, "status": {"const": "requested"}},
+    }}},
+    "links": {
+        name: {"operationRef": f"#/paths/~1v1~1visits~1{{visit_id}}{path}",
+               "parameters": {"visit_id": "$response.body#/visit_id"}}
+        for name, path in (("read", "/get"), ("cancel", "~1cancel/post"), ("close", "~1close/post"))
+    },
+}})  # fmt: skip
+READ_VISIT = problem_responses({401: UNAUTHORIZED, 404: NO_VISIT})
+LIST_VISITS = problem_responses({
+    401: UNAUTHORIZED, 422: "A query parameter is malformed, or `cursor` is not one this API issued.",
+})  # fmt: skip
+CHANGE_VISIT = problem_responses({
+    401: UNAUTHORIZED, 403: FORBIDDEN, 404: NO_VISIT,
+    409: "The visit's status does not allow it (already completed, cancelled, ...).",
+})  # fmt: skip
+PUT_TEAM = problem_responses({
+    401: UNAUTHORIZED, 403: FORBIDDEN,
+    422: "A field is malformed, or the shift does not end after it starts.",
+})  # fmt: skip
+PUT_DEVICE = problem_responses({
+    401: UNAUTHORIZED, 403: FORBIDDEN,
+    422: "A field is malformed; `expires_at` is past and the device not revoked; or "
+         "`team_id` names no team (PUT /v1/teams/{team_id} first).",
+})  # fmt: skip
+OPERATORS_ONLY = problem_responses({401: UNAUTHORIZED, 403: FORBIDDEN})
+
+
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "The same key and body return the first answer; another body is 409.",
-    "schema": {"type": "string", "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }  # fmt: skip
 
 
@@ -100,7 +127,7 @@ IDEMPOTENCY_KEY = {
 @router.post(
     "/visits", status_code=201, tags=["visits"],
     openapi_extra={"security": [{"HTTPBearer": []}], "parameters": [IDEMPOTENCY_KEY]},
-    responses=OPENAPI_RESPONSES,
+    responses=CREATE_VISIT,
 )  # fmt: skip
 async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
     """Request a visit. With an agency token the requester is that agency: `requester.
@@ -108,11 +135,11 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
     `ots.visit.requested`, and `requester.agency_type` `dispendukcapil` is refused (403).
     An operator names any requester. Text fields refuse control characters (422): names
     outright, free text (address, override note) except tab and line breaks."""
-    who = await authenticate(request)
+    who = authenticate(request)
     idempotency_key = request.headers.get("idempotency-key")
-    if idempotency_key is not None and len(idempotency_key) > 200:
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise field_problem(
-            "Idempotency-Key", "at most 200 characters", "Idempotency-Key is too long"
+            "Idempotency-Key", "1 to 200 characters", "Idempotency-Key is empty or too long"
         )
     if idempotency_key is not None and not idempotency_key.isprintable():
         raise field_problem("Idempotency-Key", "printable characters only")
@@ -122,7 +149,8 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
         raise Problem(403, "Forbidden", "only an operator may override a recording refusal")
     problems = check_new_visit(visit, datetime.now(WIB).date())
     if problems:
-        return validation_problem([FieldError(p.field, p.message) for p in problems], "/v1/visits")
+        errors = [FieldError(p.field, p.message, p.code, p.params) for p in problems]
+        return validation_problem(errors, "/v1/visits")
     writer: VisitWriter = request.app.state.visit_writer
     outcome = await writer.accept(visit_item(visit, who, idempotency_key))
     match outcome["outcome"]:
@@ -137,19 +165,19 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
     raise Problem(503, "Try again", "a concurrent request got in the way; retry with the same key")
 
 
-@router.get("/visits/{visit_id}", tags=["visits"])
+@router.get("/visits/{visit_id}", tags=["visits"], responses=READ_VISIT)
 async def get_visit(visit_id: VisitId, request: Request, who: Who) -> dict[str, Any]:
     return await in_transaction(pool_of(request), lambda conn: visit_view(conn, visit_id, who))
 
 
-@router.get("/visits", tags=["visits"])
+@router.get("/visits", tags=["visits"], responses=LIST_VISITS)
 async def list_visits(
     request: Request,
     who: Who,
     status: VisitStatus | None = None,
     kecamatan: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     venue_type: VenueType | None = None,
-    since: date | None = None,
+    since: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -182,7 +210,7 @@ async def list_visits(
     return {"items": [summary(r) for r in page], "next_cursor": next_cursor}
 
 
-@router.post("/visits/{visit_id}/cancel", tags=["visits"])
+@router.post("/visits/{visit_id}/cancel", tags=["visits"], responses=CHANGE_VISIT)
 async def cancel(visit_id: VisitId, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
     require(who, Role.OPERATOR, Role.AGENCY)
     return await in_transaction(
@@ -190,7 +218,7 @@ async def cancel(visit_id: VisitId, body: CancelBody, request: Request, who: Who
     )
 
 
-@router.post("/visits/{visit_id}/close", status_code=202, tags=["visits"])
+@router.post("/visits/{visit_id}/close", status_code=202, tags=["visits"], responses=CHANGE_VISIT)
 async def close(visit_id: VisitId, body: CancelBody, request: Request, who: Who) -> dict[str, Any]:
     """An operator closes a visit its tablet never closed: recording completes it, residents
     not recorded absent, and the status follows once `ots.visit.completed` comes back."""
@@ -200,7 +228,7 @@ async def close(visit_id: VisitId, body: CancelBody, request: Request, who: Who)
     )
 
 
-@router.put("/teams/{team_id}", tags=["teams"])
+@router.put("/teams/{team_id}", tags=["teams"], responses=PUT_TEAM)
 async def upsert_team(
     team_id: FleetId, body: TeamBody, request: Request, who: Who
 ) -> dict[str, Any]:
@@ -208,15 +236,15 @@ async def upsert_team(
     return await in_transaction(pool_of(request), lambda conn: put_team(conn, team_id, body))
 
 
-@router.get("/teams", tags=["teams"])
+@router.get("/teams", tags=["teams"], responses=OPERATORS_ONLY)
 async def teams(request: Request, who: Who) -> list[dict[str, Any]]:
-    require(who, Role.OPERATOR, Role.VIEWER)
+    require(who, Role.OPERATOR)
     return await in_transaction(
         pool_of(request), lambda conn: list_rows(conn, "teams"), single_statement=True
     )
 
 
-@router.put("/devices/{device_id}", tags=["devices"])
+@router.put("/devices/{device_id}", tags=["devices"], responses=PUT_DEVICE)
 async def enrol_device(
     device_id: FleetId, body: DeviceBody, request: Request, who: Who
 ) -> dict[str, Any]:
@@ -226,9 +254,9 @@ async def enrol_device(
     return await in_transaction(pool_of(request), lambda conn: put_device(conn, device_id, body))
 
 
-@router.get("/devices", tags=["devices"])
+@router.get("/devices", tags=["devices"], responses=OPERATORS_ONLY)
 async def devices(request: Request, who: Who) -> list[dict[str, Any]]:
-    require(who, Role.OPERATOR, Role.VIEWER)
+    require(who, Role.OPERATOR)
     return await in_transaction(
         pool_of(request), lambda conn: list_rows(conn, "devices"), single_statement=True
     )

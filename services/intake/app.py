@@ -6,12 +6,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ots_runtime.auth import start_token_verification, token_keys
 from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.intake import read_model
 from services.intake.api import router
-from services.intake.tokens import TokenVerifier
+from services.intake.console import install_console
+from services.intake.tokens import remember_revoked
 from services.intake.visit_writer import VisitWriter
 
 SERVICE = "intake"
@@ -21,6 +23,8 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(settings: Settings) -> FastAPI:
+    keys = token_keys(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(
@@ -30,7 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
             reset_sessions=False,
         )
         app.state.runtime = runtime
-        app.state.tokens = TokenVerifier(runtime.pool, settings.token_pepper)
+        verifier = await start_token_verification(app, settings, runtime, keys)
+        await remember_revoked(runtime.pool, verifier.revoked)
         app.state.visit_writer = writer = VisitWriter(runtime.pool)
         runtime.keep_running("visit-writer", writer.run)
         try:
@@ -45,5 +50,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    install_console(app, settings)
     install_service_endpoints(app, SERVICE, max_body_bytes=MAX_BODY_BYTES)
     return app

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.enums import DeviceKind, Kit, Weekday
 from contracts.events import DeviceEnrolled, GeoPoint, Id, Shift, TeamUpdated
-from contracts.jember import is_inside_jember
+from contracts.jember import LAT_RANGE, LON_RANGE, is_inside_jember
 from contracts.subjects import DEVICE_ENROLLED, TEAM_UPDATED
 from ots_runtime.http import field_problem
 from ots_runtime.outbox import enqueue
@@ -18,19 +18,36 @@ from services.intake.domain.text import Name
 from services.intake.visits import SCHEMA, SOURCE
 
 
+class JemberPoint(GeoPoint):
+    """A team's base: the document bounds it to Jember as `check_team` does."""
+
+    lat: float = Field(
+        ge=-90,
+        le=90,
+        strict=True,
+        json_schema_extra={"minimum": LAT_RANGE[0], "maximum": LAT_RANGE[1]},
+    )
+    lon: float = Field(
+        ge=-180,
+        le=180,
+        strict=True,
+        json_schema_extra={"minimum": LON_RANGE[0], "maximum": LON_RANGE[1]},
+    )
+
+
 class TeamBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    base: GeoPoint
+    base: JemberPoint
     kits: list[Kit] = Field(max_length=3)
     shift: Shift = Shift()
     working_days: list[Weekday] = Field(
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI],
         max_length=7,
     )
-    max_people_per_day: int = Field(ge=1, le=2000)
-    active: bool = True
+    max_people_per_day: int = Field(ge=1, le=2000, strict=True)
+    active: bool = Field(default=True, strict=True)
 
 
 class DeviceBody(BaseModel):
@@ -38,9 +55,12 @@ class DeviceBody(BaseModel):
 
     team_id: Id
     kind: DeviceKind
-    public_key: str = Field(max_length=64)
-    expires_at: AwareDatetime
-    revoked: bool = False
+    public_key: str = Field(
+        max_length=64, description="The raw 32-byte Ed25519 key, standard base64.",
+        json_schema_extra={"pattern": r"^[A-Za-z0-9+/]{43}=$"},
+    )  # fmt: skip
+    expires_at: AwareDatetime = Field(description="In the future, unless `revoked` (422).")
+    revoked: bool = Field(default=False, strict=True)
 
 
 def check_team(body: TeamBody) -> None:

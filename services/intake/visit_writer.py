@@ -53,7 +53,7 @@ def visit_item(visit: NewVisit, who: Principal, idempotency_key: str | None) -> 
         "event_body": row.body.decode(),
         "scope": f"{who.role}:{who.agency}",
         "idempotency_key": idempotency_key,
-        "body_hash": body_hash(visit) if idempotency_key else None,
+        "body_hash": body_hash(visit) if idempotency_key is not None else None,
         "response": {"visit_id": visit_id, "status": VisitStatus.REQUESTED.value},
     }
 

@@ -16,6 +16,7 @@ from ots_runtime.http import Problem, field_problem
 from ots_runtime.outbox import enqueue
 from services.intake.domain.request import NewVisit
 from services.intake.domain.status import TERMINAL, VisitState, can_cancel
+from services.intake.masking import history_for_viewer, request_for_viewer
 from services.intake.tokens import Principal
 
 SCHEMA = "intake"
@@ -81,13 +82,15 @@ async def visit_view(conn: asyncpg.Connection, visit_id: str, who: Principal) ->
         "SELECT type, time, detail FROM intake.visit_history WHERE visit_id = $1 ORDER BY time, type",
         visit_id,
     )
-    return summary(row) | {
-        "request": json.loads(row["request"]),
-        "history": [
-            {"type": h["type"], "time": h["time"].isoformat(), **json.loads(h["detail"])}
-            for h in history
-        ],
-    }
+    request = json.loads(row["request"])
+    entries = [
+        {"type": h["type"], "time": h["time"].isoformat(), **json.loads(h["detail"])}
+        for h in history
+    ]
+    if not who.sees_residents:
+        request = request_for_viewer(request)
+        entries = [history_for_viewer(entry) for entry in entries]
+    return summary(row) | {"request": request, "history": entries}
 
 
 def summary(row: asyncpg.Record) -> dict[str, Any]:

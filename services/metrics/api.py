@@ -1,13 +1,14 @@
 """Reports and the Prometheus exposition of the aggregates."""
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from ots_runtime.http import field_problem
+from ots_runtime.auth import Who
+from ots_runtime.http import UNAUTHORIZED, field_problem, problem_responses
 from services.metrics.adapters import snapshot
 from services.metrics.adapters.reports import services_report
 from services.metrics.domain.reports import GroupBy, Report, as_csv, as_json
@@ -15,6 +16,21 @@ from services.metrics.domain.reports import GroupBy, Report, as_csv, as_json
 router = APIRouter()
 Year = Annotated[int | None, Query(ge=1900, le=2100)]
 CSV = "text/csv"
+Split = Literal["venue_type", "service_type"]
+FROM_AFTER_TO = "A query parameter is malformed, or `from` is after `to`."
+REFUSALS = {401: UNAUTHORIZED, 422: FROM_AFTER_TO}
+REPORT: dict[int | str, dict[str, Any]] = problem_responses(REFUSALS, also={
+    200: {
+        "description": "The report as JSON, or as CSV with `Accept: text/csv`.",
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+            CSV: {"schema": {"type": "string"}},
+        },
+    },
+})  # fmt: skip
+CHART: dict[int | str, dict[str, Any]] = problem_responses(REFUSALS, also={
+    200: {"description": "A PNG chart.", "content": {"image/png": {"schema": {}}}},
+})  # fmt: skip
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -35,9 +51,10 @@ async def _report(request: Request, year_from: int | None, year_to: int | None,
     return await services_report(request.app.state.runtime.pool, year_from, year_to, group_by)
 
 
-@router.get("/v1/reports/services", tags=["reports"], response_model=None)
+@router.get("/v1/reports/services", tags=["reports"], response_model=None, responses=REPORT)
 async def services(
     request: Request,
+    _: Who,
     year_from: Annotated[Year, Query(alias="from")] = None,
     year_to: Annotated[Year, Query(alias="to")] = None,
     group_by: GroupBy = GroupBy.YEAR,
@@ -51,21 +68,16 @@ async def services(
     return JSONResponse(as_json(report))
 
 
-@router.get("/v1/reports/services.png", tags=["reports"], response_class=Response)
+@router.get("/v1/reports/services.png", tags=["reports"], response_class=Response, responses=CHART)
 async def services_chart(
     request: Request,
+    _: Who,
     year_from: Annotated[Year, Query(alias="from")] = None,
     year_to: Annotated[Year, Query(alias="to")] = None,
-    split: Annotated[GroupBy, Query(description="venue_type or service_type")] = (
-        GroupBy.VENUE_TYPE
-    ),
+    split: Annotated[Split, Query(description="venue_type or service_type")] = "venue_type",
 ) -> Response:
     """A stacked bar chart of services per year, split by venue or service type."""
-    if split not in (GroupBy.VENUE_TYPE, GroupBy.SERVICE_TYPE):
-        raise field_problem(
-            "split", "venue_type or service_type", "split is venue_type or service_type"
-        )
-    report = await _report(request, year_from, year_to, split)
+    report = await _report(request, year_from, year_to, GroupBy(split))
     from services.metrics.adapters.chart import render  # matplotlib loads on the first chart
 
     return Response(await asyncio.to_thread(render, report), media_type="image/png")

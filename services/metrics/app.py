@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from ots_runtime.auth import start_token_verification, token_keys
 from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import start_runtime
 from ots_runtime.settings import Settings
@@ -21,12 +22,15 @@ CONSUMERS = [CONSUMER]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    keys = token_keys(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(
             settings, SERVICE, [SUBSCRIPTION], relay_outbox=False, pool_size=5
         )
         app.state.runtime = runtime
+        await start_token_verification(app, settings, runtime, keys)
         try:
             yield
         finally:

@@ -3,13 +3,14 @@
 Never biometric data: slot names, states, attempt counts and qualities only.
 """
 
-import hmac
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Path, Request
 
-from ots_runtime.http import Problem
+from contracts.events import Id
+from ots_runtime.auth import Who, mask_nik
+from ots_runtime.http import UNAUTHORIZED, Problem, problem_responses
 from services.recording.domain.completeness import (
     PersonStatus,
     Slot,
@@ -21,38 +22,37 @@ from services.recording.domain.completeness import (
 )
 
 router = APIRouter(tags=["enrollments"])
+VisitId = Annotated[Id, Path(description="A visit id as intake's POST /v1/visits returned it.")]
+ENROLLMENTS = problem_responses({
+    401: UNAUTHORIZED, 404: "No such visit known to recording, or not one this token's agency requested.",
+})  # fmt: skip
 
 
-def require_operator(request: Request, authorization: str | None) -> None:
-    expected: str | None = request.app.state.read_token
-    scheme, _, token = (authorization or "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token, expected):
-        raise Problem(401, "Unauthorized", "an operator bearer token is required")
-
-
-@router.get("/v1/visits/{visit_id}/enrollments")
-async def enrollments(
-    visit_id: str, request: Request, authorization: str | None = Header(default=None)
-) -> dict[str, Any]:
-    require_operator(request, authorization)
+@router.get("/v1/visits/{visit_id}/enrollments", responses=ENROLLMENTS)
+async def enrollments(visit_id: VisitId, request: Request, who: Who) -> dict[str, Any]:
+    """Operators see every visit; an agency only the visits it requested (any other is 404);
+    a viewer sees every visit with NIKs masked to their last four digits."""
     pool: asyncpg.Pool = request.app.state.runtime.pool
     thresholds: Thresholds = request.app.state.thresholds
     async with pool.acquire() as conn:
         visit = await conn.fetchrow(
             "SELECT residents, absent_niks, closed_at, completed_at FROM recording.visits"
-            " WHERE visit_id = $1",
-            visit_id,
-        )
+            " WHERE visit_id = $1 AND ($2::text IS NULL OR owner_agency = $2)",
+            visit_id, None if who.sees_every_visit else who.agency,
+        )  # fmt: skip
         if visit is None:
             raise Problem(404, "Not found", f"no visit {visit_id} known to recording")
         people = await _people(conn, visit_id, visit["residents"])
+    described = [
+        _describe(nik, p, set(visit["absent_niks"]), thresholds) for nik, p in people.items()
+    ]
+    if not who.sees_residents:
+        described = [person | {"nik": mask_nik(person["nik"])} for person in described]
     return {
         "visit_id": visit_id,
         "closed": visit["closed_at"] is not None,
         "completed": visit["completed_at"] is not None,
-        "people": [
-            _describe(nik, p, set(visit["absent_niks"]), thresholds) for nik, p in people.items()
-        ],
+        "people": described,
     }
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ots_runtime.auth import start_token_verification, token_keys
 from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Consumption, ServiceRuntime, Subscription, start_runtime
 from ots_runtime.settings import Settings
-from services.recording import closing, events
+from services.recording import closing, events, views, worklist
 from services.recording.api import router
 from services.recording.config import RecordingSettings
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
@@ -21,10 +22,12 @@ from services.recording.gateway.consumer import (
     stored_inbox_keys,
     without_sample,
 )
+from services.recording.samples.store import open_store
+from services.recording.samples.sweeper import run_sweeper
 
 SERVICE = "recording"
 MIGRATIONS = Path(__file__).with_name("migrations")
-CONSUMERS = [events.CONSUMER, GATEWAY_CONSUMER]
+CONSUMERS = [events.CONSUMER, GATEWAY_CONSUMER, worklist.CONSUMER]
 log = logging.getLogger(__name__)
 
 
@@ -36,12 +39,15 @@ def gateway_options(config: RecordingSettings) -> GatewayOptions:
         verify_workers=config.gateway_verify_workers, wait_seconds=config.gateway_wait_seconds,
         clock_skew_seconds=config.gateway_clock_skew_seconds,
         capture_lead_days=config.capture_lead_days(),
+        samples=open_store(config.samples_location()),
+        commit_samples_within_seconds=config.samples_sweep_grace_seconds / 2,
     )  # fmt: skip
 
 
 def create_app(settings: Settings, config: RecordingSettings | None = None) -> FastAPI:
     config = config or RecordingSettings()
     options = gateway_options(config)
+    keys = token_keys(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,9 +58,9 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
             GATEWAY_CONSUMER, gateway, options.batch_size,
             redact=without_sample, inbox_keys=stored_inbox_keys,
         )  # fmt: skip
-        runtime = await start_runtime(
-            settings, SERVICE, [Subscription(events.CONSUMER, events.HANDLERS)], also=(work_queue,)
-        )
+        subscriptions = [Subscription(events.CONSUMER, events.HANDLERS),
+                         Subscription(worklist.CONSUMER, worklist.HANDLERS)]  # fmt: skip
+        runtime = await start_runtime(settings, SERVICE, subscriptions, also=(work_queue,))
 
         async def sweeper(stop: asyncio.Event) -> None:
             grace, every = config.close_grace_seconds, config.close_check_seconds
@@ -62,9 +68,19 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
             await closing.run_sweeper(runtime.pool, grace, every, stop, after_day)
 
         runtime.keep_running("close-sweeper", sweeper)
+        runtime.keep_running(
+            "device-views", lambda stop: views.run_publisher(runtime.pool, runtime.js, stop)
+        )
+
+        async def samples_sweeper(stop: asyncio.Event) -> None:
+            assert options.samples is not None
+            await run_sweeper(runtime.pool, options.samples, config.samples_sweep_grace_seconds,
+                              config.samples_sweep_every_seconds, stop)  # fmt: skip
+
+        runtime.keep_running("samples-sweeper", samples_sweeper)
+        log.info("sealed samples go to %s", options.samples)
         app.state.runtime = runtime
-        if not config.recording_read_token:
-            log.warning("OTS_RECORDING_READ_TOKEN is unset: the enrollments API refuses everyone")
+        await start_token_verification(app, settings, runtime, keys)
         try:
             yield
         finally:
@@ -74,7 +90,6 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
         title="OTS recording", version="1.0", lifespan=lifespan,
         description="Signed device captures in, complete KTP-el recordings out.",
     )  # fmt: skip
-    app.state.read_token = config.recording_read_token
     app.state.thresholds = options.thresholds
     app.include_router(router)
     install_service_endpoints(app, SERVICE, max_body_bytes=16 * 1024)

@@ -17,10 +17,10 @@ import logging
 import asyncpg
 
 from contracts.events import RecordingRejected, VisitCompleted
+from contracts.gateway.reasons import Reason
 from contracts.jember import WIB
 from contracts.subjects import RECORDING_REJECTED, VISIT_COMPLETED
 from ots_runtime.supervision import pause
-from services.recording.domain.reasons import Reason
 from services.recording.emit import Outgoing, enqueue_all
 from services.recording.metrics import count_rejected
 

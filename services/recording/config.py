@@ -6,23 +6,25 @@ import hashlib
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from services.recording.domain.completeness import Thresholds
 from services.recording.domain.sealing import Keyring
+from services.recording.samples.settings import SamplesSettings
 
 # Development only: derived from a public string, so anyone can read what it sealed.
 DEVELOPMENT_KEY = hashlib.sha256(b"ots-development-biometric-key").digest()
 DEVELOPMENT_KEYS = f"dev:{base64.b64encode(DEVELOPMENT_KEY).decode()}"
 
 
-class RecordingSettings(BaseSettings):
+class RecordingSettings(SamplesSettings):
+    """With where sealed samples go (`SamplesSettings`)."""
+
     model_config = SettingsConfigDict(env_prefix="OTS_", env_file=".env", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    env: Literal["development", "test", "production"] = "production"
     biometric_keys: str = Field(default=DEVELOPMENT_KEYS, repr=False)
     biometric_active_key: str = "dev"
-    recording_read_token: str | None = Field(default=None, repr=False)
     threshold_finger: int = Field(default=40, ge=0, le=100)
     threshold_iris: int = Field(default=60, ge=0, le=100)
     threshold_face: int = Field(default=50, ge=0, le=100)
@@ -49,8 +51,11 @@ class RecordingSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> Self:
         keys = parse_keys(self.biometric_keys)
-        if self.env == "production" and DEVELOPMENT_KEY in keys.values():
-            raise ValueError("OTS_BIOMETRIC_KEYS must not hold the development key in production")
+        if self.env != "development" and DEVELOPMENT_KEY in keys.values():
+            raise ValueError(
+                f"OTS_BIOMETRIC_KEYS must be set and must not hold the development key (OTS_ENV "
+                f"is {self.env}; the development key is for OTS_ENV=development only)"
+            )
         Keyring(keys, self.biometric_active_key)
         return self
 

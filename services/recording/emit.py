@@ -1,4 +1,5 @@
-"""Events leaving with a batch: written to recording's outbox in one statement, one NOTIFY."""
+"""Events leaving with a batch: written to recording's outbox in one statement, one NOTIFY;
+the recapture requests and rejections among them also kept as their devices' feedback."""
 
 from dataclasses import dataclass
 
@@ -7,6 +8,7 @@ from pydantic import BaseModel
 
 from contracts import EventSpec
 from ots_runtime.outbox import enqueue_rows, outbox_row
+from services.recording import feedback
 
 SCHEMA = "recording"
 SOURCE = "ots/recording"
@@ -32,3 +34,7 @@ async def enqueue_all(conn: asyncpg.Connection, events: list[Outgoing]) -> None:
         for item in events
     ]
     await enqueue_rows(conn, SCHEMA, rows)
+    # the device's own view of these verdicts, in the same transaction
+    await feedback.record(
+        conn, [(row, item.device_id) for row, item in zip(rows, events, strict=True)]
+    )

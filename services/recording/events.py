@@ -70,11 +70,12 @@ async def on_visit_requested(conn: asyncpg.Connection, event: CloudEvent[VisitRe
     d = event.data
     await conn.execute(
         "INSERT INTO recording.visits (visit_id, venue_type, kecamatan_code, expected_people,"
-        " residents) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (visit_id) DO UPDATE SET"
-        " venue_type = excluded.venue_type, kecamatan_code = excluded.kecamatan_code,"
-        " expected_people = excluded.expected_people, residents = excluded.residents",
+        " residents, owner_agency) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (visit_id) DO"
+        " UPDATE SET venue_type = excluded.venue_type, kecamatan_code = excluded.kecamatan_code,"
+        " expected_people = excluded.expected_people, residents = excluded.residents,"
+        " owner_agency = excluded.owner_agency",
         d.visit_id, d.venue.type.value, d.venue.kecamatan_code, d.expected_people,
-        [r.nik for r in d.residents],
+        [r.nik for r in d.residents], d.requester.agency_name,
     )  # fmt: skip
 
 

@@ -27,7 +27,6 @@ SERVICES = ("intake", "dispatch", "recording", "metrics")
 class Running:
     process: asyncio.subprocess.Process
     token: str
-    enrollments_token: str
     ports: dict[str, int]
 
     def url(self, service: str) -> str:
@@ -71,10 +70,9 @@ async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Runnin
             assert line, "ots run ended before printing a token"
             banner += line
     found = re.search(r"demo operator token: (\S+)", banner)
-    enrollments = re.search(r"enrollments token: +(\S+)", banner)
-    assert found and enrollments
+    assert found
     try:
-        yield Running(proc, found.group(1), enrollments.group(1), ports)
+        yield Running(proc, found.group(1), ports)
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
@@ -101,17 +99,32 @@ async def test_ots_run_serves_every_service_and_publishes_a_created_visit(
     assert event["data"]["visit_id"] == created.json()["visit_id"]
 
 
-async def test_ots_run_prints_a_token_that_opens_recordings_enrollments_api(
+async def test_ots_run_prints_a_token_that_opens_every_services_api(
     data_dir: Path, ports: dict[str, int]
 ) -> None:
+    reads = {
+        "recording": "/v1/visits/v-unknown/enrollments",
+        "dispatch": "/v1/plans?date=2026-12-07",
+        "metrics": "/v1/reports/services",
+        "intake": "/v1/visits",
+    }
     async with ots_run(data_dir, ports) as running, httpx.AsyncClient() as client:
-        enrollments = f"{running.url('recording')}/v1/visits/v-unknown/enrollments"
-        refused = await client.get(enrollments, headers={"Authorization": "Bearer wrong"})
-        known = await client.get(
-            enrollments, headers={"Authorization": f"Bearer {running.enrollments_token}"}
-        )
-    assert refused.status_code == 401
-    assert known.status_code == 404  # past the token: recording has no such visit
+        bearer = {"Authorization": f"Bearer {running.token}"}
+        refused = {
+            name: (
+                await client.get(running.url(name) + path, headers={"Authorization": "Bearer x"})
+            )
+            for name, path in reads.items()
+        }
+        opened = {
+            name: await client.get(running.url(name) + path, headers=bearer)
+            for name, path in reads.items()
+        }
+    assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(reads, 401)
+    # past the token everywhere: recording has no such visit
+    assert {name: r.status_code for name, r in opened.items()} == {
+        "recording": 404, "dispatch": 200, "metrics": 200, "intake": 200,
+    }  # fmt: skip
 
 
 async def answers(client: httpx.AsyncClient, url: str) -> None:

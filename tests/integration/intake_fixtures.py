@@ -7,6 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
+from ots_runtime.auth import token_keys
 from ots_runtime.settings import Settings
 from services.intake.app import create_app
 from services.intake.tokens import Role, create_token
@@ -30,7 +31,10 @@ async def tokens(settings: Settings, db: asyncpg.Pool) -> Tokens:
     async with db.acquire() as conn:
 
         async def make(role: Role, agency: str) -> str:
-            return await create_token(conn, role=role, agency=agency, pepper=settings.token_pepper)
+            issued = await create_token(
+                conn, token_keys(settings), role=role, agency=agency, ttl_days=1
+            )
+            return issued.token
 
         return Tokens(
             operator=await make(Role.OPERATOR, "dispendukcapil"),

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from contracts import EventSpec, envelope
 from contracts.events import TeamUpdated, VisitCancelled, VisitRequested
 from contracts.subjects import TEAM_UPDATED, VISIT_CANCELLED, VISIT_REQUESTED
+from ots_runtime.auth import Role
 from ots_runtime.settings import Settings
 from services.dispatch.adapters.haversine import HaversineProvider
 from services.dispatch.adapters.vroom_solver import VroomSolver
@@ -24,6 +25,7 @@ from services.dispatch.planning import PLAN_FAILURES, Planner, Tuning
 from services.dispatch.settings import DispatchSettings
 from tests.support.events import published
 from tests.support.http_service import serving
+from tests.support.tokens import signed_token
 from tests.unit.dispatch_feasibility import assert_feasible
 
 MONDAY = at(datetime(2026, 12, 7).date(), 6 * 60)
@@ -85,7 +87,10 @@ async def test_a_burst_of_requests_is_planned_once_and_published(
             await send(nc, VISIT_REQUESTED, v)
         scheduled = data_of(await published(nc, "ots.visit.scheduled", expect=5))
         routes = data_of(await published(nc, "ots.route.planned", expect=1))
-        plans = (await http.get("/v1/plans", params={"date": "2026-12-07"})).json()
+        operator = {"Authorization": f"Bearer {signed_token(Role.OPERATOR)}"}
+        plans = (
+            await http.get("/v1/plans", params={"date": "2026-12-07"}, headers=operator)
+        ).json()
     assert sorted(s["visit_id"] for s in scheduled) == [f"v{i}" for i in range(5)]
     assert len({s["plan_revision"] for s in scheduled}) == 1
     assert len(routes) == 1 and len(routes[0]["stops"]) == 5

@@ -15,10 +15,12 @@ from nats.aio.client import Client
 
 from contracts import events as ev
 from contracts.subjects import SERVICE_DELIVERED
+from ots_runtime.auth import Role
 from ots_runtime.settings import Settings
 from services.metrics.app import create_app
 from tests.integration.test_metrics_support import Day, drained, publish_shuffled
 from tests.support.http_service import serving
+from tests.support.tokens import signed_token
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "metrics_history.csv"
 HEADER = "year,service_type,venue_type,kecamatan_code,count\n"
@@ -84,6 +86,7 @@ async def test_reports_match_the_counts_in_json_csv_and_png(settings: Settings, 
          ("ktp_el_recording", "home", "350901", 2)]
     )  # fmt: skip
     async with serving(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {signed_token(Role.VIEWER)}"
         await publish_shuffled(nc, day.events)
         await drained(nc)
         by_year = (await client.get("/v1/reports/services")).json()
@@ -124,6 +127,7 @@ async def test_the_chart_renders_the_imported_years(settings: Settings, tmp_path
     code, _, err = await ots(settings, "metrics", "import-history", str(EXAMPLE))
     assert code == 0, err
     async with serving(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {signed_token(Role.VIEWER)}"
         chart: httpx.Response = await client.get("/v1/reports/services.png")
     (tmp_path / "services.png").write_bytes(chart.content)
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")

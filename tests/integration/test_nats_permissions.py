@@ -1,17 +1,22 @@
 """deploy/nats/nats.conf on a real nats-server: every service does its real work with its own
 user, and nothing more; each device gateway is confined to its own subjects and inbox.
 
-The server runs the shipped nats.conf (its JetStream directory moved to a temporary one) and
-the shipped example gateways.conf, listening on a free port. Clients ask for their replies
-under `_INBOX.<user>`, as nats.conf requires. Refusals are read from the server's
-`-ERR 'Permissions Violation ...'`, which nats-py hands to the error callback (lower-cased);
-a refused request also times out.
+The server runs the shipped nats.conf (its JetStream directory, gateway listener port and
+certificate moved to temporary ones, the certificate made by deploy/nats/dev_cert.py) and the
+shipped example gateways.conf, listening on free ports. Services connect to the plaintext
+client port, gateways to the TLS WebSocket listener (wss://), trusting the development
+authority. Clients ask for their replies under `_INBOX.<user>`, as nats.conf requires.
+Refusals are read from the server's `-ERR 'Permissions Violation ...'`, which nats-py hands to
+the error callback (lower-cased); a refused request also times out.
 """
 
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
+import re
+import ssl
 import subprocess
 import sys
 import typing
@@ -24,6 +29,7 @@ from typing import Any
 
 import asyncpg
 import nats
+import nats.errors
 import nats.js.errors
 import pytest
 from nats.aio.client import Client
@@ -56,6 +62,7 @@ from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable, consuming, inbox_of
 from services.intake import read_model
 from services.metrics.adapters.snapshot import _lags
+from tests.support.deploy_tools import load_yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
 SERVICES = ("intake", "dispatch", "recording", "metrics")
@@ -64,17 +71,21 @@ DEVICE_B = "gw-team07-01"
 EXAMPLE_DEVICES = [DEVICE_A, DEVICE_B]  # what the shipped gateways.conf was generated for
 REFUSAL_WAIT = 0.5
 SHIPPED_STORE = "/data/jetstream"
+SHIPPED_CERTS = "/etc/nats/tls"  # where compose mounts deploy/nats/tls
+SHIPPED_GATEWAY_PORT = "port: 8443"
+CERT_HOSTS = ["localhost", "127.0.0.1"]
 
 
-def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gateway_users", DEPLOY / "gateway_users.py")
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, DEPLOY / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-gateway_users = _load_generator()
+gateway_users = _load("gateway_users")
+dev_cert = _load("dev_cert")
 
 
 def password(user: str) -> str:
@@ -92,31 +103,64 @@ def server_env() -> dict[str, str]:
 class Broker:
     url: str
     store: Path
+    gateway_port: int
+    ca: Path  # the development authority that signed the gateway listener's certificate
+    gateway_passwords: dict[str, str] = field(default_factory=dict)  # else password(user)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"wss://localhost:{self.gateway_port}"
+
+    def trusting(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def password(self, user: str) -> str:
+        return self.gateway_passwords.get(user) or password(user)
+
+
+@contextlib.contextmanager
+def running(config: Path, ports: list[int], env: dict[str, str]) -> Iterator[None]:
+    """nats-server on this config, once it listens on every port; its log on failure."""
+    log_path = config.with_name("nats-server.log")
+    log = log_path.open("wb")
+    args = [nats_server_binary(), "-c", str(config), "-a", "127.0.0.1"]
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        for port in ports:
+            wait_for_port(port, timeout=15, process=process)
+    except Exception:
+        log.close()
+        raise AssertionError(log_path.read_text()) from None
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """The shipped nats.conf and gateways.conf, side by side in a temporary directory, with
-    JetStream's directory moved there (the server refuses `-sd` beside a configured one)."""
+    JetStream's directory, the client and gateway ports and the certificate moved there (the
+    server refuses `-sd` beside a configured store directory)."""
     tmp = tmp_path_factory.mktemp("nats-permissions")
+    dev_cert.make_certificate(tmp / "tls", CERT_HOSTS)
     shipped = (DEPLOY / "nats.conf").read_text()
     assert shipped.count(f'store_dir: "{SHIPPED_STORE}"') == 1
-    (tmp / "nats.conf").write_text(shipped.replace(SHIPPED_STORE, str(tmp / "store")))
+    assert shipped.count(SHIPPED_GATEWAY_PORT) == 1 and shipped.count(SHIPPED_CERTS) == 2
+    assert shipped.count("port: 4222") == 1
+    port, gateway_port = free_port(), free_port()
+    config = (
+        shipped.replace(SHIPPED_STORE, str(tmp / "store"))
+        .replace(SHIPPED_CERTS, str(tmp / "tls"))
+        .replace(SHIPPED_GATEWAY_PORT, f"port: {gateway_port}")
+        .replace("port: 4222", f"port: {port}")
+    )
+    (tmp / "nats.conf").write_text(config)
     (tmp / "gateways.conf").write_text((DEPLOY / "gateways.conf").read_text())
-    port = free_port()
-    log = (tmp / "nats-server.log").open("wb")
-    args = [nats_server_binary(), "-c", str(tmp / "nats.conf"), "-a", "127.0.0.1",
-            "-p", str(port)]  # fmt: skip
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=server_env())
-    try:
-        wait_for_port(port, timeout=15, process=process)
-    except Exception:
-        log.close()
-        raise AssertionError((tmp / "nats-server.log").read_text()) from None
-    yield Broker(f"nats://127.0.0.1:{port}", tmp / "store")
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
+    with running(tmp / "nats.conf", [port, gateway_port], server_env()):
+        yield Broker(f"nats://127.0.0.1:{port}", tmp / "store", gateway_port, tmp / "tls/ca.crt")
 
 
 @dataclass
@@ -157,15 +201,19 @@ class Session:
 
 
 async def connect_as(broker: Broker, user: str, *, inbox_prefix: str | None = None) -> Session:
-    """What ots_runtime.broker.connect must do for a user: replies under `_INBOX.<user>`."""
+    """What ots_runtime.broker.connect must do for a user: replies under `_INBOX.<user>`.
+    A gateway comes in as a device does: over wss://, verifying the server's certificate."""
     errors: list[str] = []
 
     async def on_error(error: Exception) -> None:
         errors.append(str(error))
 
+    gateway = user.startswith("gateway-")
     nc = await nats.connect(
-        broker.url, user=user, password=password(user), name=f"test-{user}",
+        broker.gateway_url if gateway else broker.url, user=user,
+        password=broker.password(user), name=f"test-{user}",
         inbox_prefix=inbox_prefix or f"_INBOX.{user}", error_cb=on_error,
+        tls=broker.trusting() if gateway else None,
         allow_reconnect=False, connect_timeout=2,
     )  # fmt: skip
     return Session(user, nc, errors)
@@ -530,6 +578,182 @@ async def test_a_gateway_hears_its_recaptures_and_the_routes_only(
     assert sorted(heard["A"]) == ["ots.recapture.requested." + DEVICE_A, "ots.route.planned"]
     assert heard["B"] == ["ots.route.planned"]
     assert not a.errors and not b.errors
+
+
+# --- gateways: over TLS only ------------------------------------------------------------------
+
+
+async def quiet(_: Exception) -> None:
+    pass
+
+
+async def answer_to_plaintext(port: int, request: bytes) -> bytes:
+    """What the listener says to a client that speaks without TLS, until it hangs up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), timeout=5)
+    finally:
+        writer.close()
+
+
+WEBSOCKET_UPGRADE = (
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def assert_gateways_come_in_over_tls_only(broker: Broker, device: str) -> None:
+    user = gateway_users.user_name(device)
+    secret = broker.password(user)
+
+    # Over wss://, trusting the development authority: in, as itself (it may listen for its own
+    # recapture requests; what it publishes through to JetStream is shown above, over wss too).
+    session = await connect_as(broker, user)
+    assert session.nc.connected_url is not None and session.nc.connected_url.scheme == "wss"
+    await session.nc.subscribe(f"ots.recapture.requested.{device}")
+    await session.nc.flush()
+    assert not session.errors, session.errors
+    await session.refused_subscription("ots.recapture.requested.*")
+    await session.close()
+
+    # Plaintext: a WebSocket upgrade is answered as an HTTPS server answers HTTP, and the NATS
+    # protocol itself gets no INFO, no +OK, no PONG: nothing but the connection closed.
+    answer = await answer_to_plaintext(broker.gateway_port, WEBSOCKET_UPGRADE)
+    assert answer.startswith(b"HTTP/1.0 400") and b"HTTP request to an HTTPS server" in answer
+    connect = json.dumps({"user": user, "pass": secret, "verbose": True}).encode()
+    answer = await answer_to_plaintext(broker.gateway_port, b"CONNECT " + connect + b"\r\nPING\r\n")
+    assert not any(word in answer for word in (b"INFO", b"+OK", b"PONG")), answer
+
+    # The certificate is the development authority's: a client that does not trust it stops at
+    # the handshake (nats-py's `tls=` context is what the device configures).
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await asyncio.open_connection("localhost", broker.gateway_port,
+                                      ssl=ssl.create_default_context())  # fmt: skip
+    _, writer = await asyncio.open_connection("localhost", broker.gateway_port,
+                                              ssl=broker.trusting())  # fmt: skip
+    writer.close()
+
+    # The right password on the plaintext client port: not a gateway's way in.
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(broker.url, user=user, password=secret, allow_reconnect=False,
+                           connect_timeout=2, error_cb=quiet)  # fmt: skip
+
+
+async def test_a_gateway_comes_in_over_tls_with_the_dev_certificate_and_never_in_plaintext(
+    broker: Broker, admin: Session
+) -> None:
+    await assert_gateways_come_in_over_tls_only(broker, DEVICE_A)
+
+
+# --- the same files as the NATS Helm chart runs them ---------------------------------------
+
+VALUES = DEPLOY.parent / "k8s" / "nats-values.yaml"
+
+
+def render_chart_config(values: dict[str, Any], *, port: int, gateway_port: int, store: Path,
+                        certs: Path) -> str:  # fmt: skip
+    """The chart's nats.conf for these values, as its templates write it (files/config/*.yaml,
+    `nats.formatConfig`): its own keys, then `config.merge`, as JSON with keys sorted; a key
+    ending in `$include` becomes an include directive and `<< x >>` is written bare. Only what
+    these values use; one server, so no cluster block."""
+    config = values["config"]
+    websocket, tls = config["websocket"], config["websocket"]["tls"]
+    assert websocket["enabled"] and tls["enabled"] and tls["secretName"]
+    document = {
+        "server_name": "nats-0",
+        "port": port,
+        "jetstream": {"store_dir": str(store), **config["jetstream"]["merge"]},
+        "websocket": {
+            "port": gateway_port,
+            "compression": True,
+            "tls": {"cert_file": f"{certs}/{tls['cert']}", "key_file": f"{certs}/{tls['key']}"},
+        },
+        **config["merge"],
+    }
+    text = json.dumps(document, indent=2, sort_keys=True)
+    text = re.sub(r'".*\$include": "(.*)",?', r"include \1;", text)
+    return re.sub(r'"<<\s+(.*)\s+>>"', r"\1", text)
+
+
+@pytest.fixture(scope="module")
+def chart_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """deploy/nats/nats.conf and gateways.conf copied verbatim into the chart's config directory
+    (what `--set-file` puts in its ConfigMap), under the main config the chart renders from
+    nats-values.yaml. Passwords come from the Secrets: `ots-nats-users` and the gateways'
+    Secret that gateway_users.py generates from the enrolled devices."""
+    values = load_yaml(VALUES)
+    tmp = tmp_path_factory.mktemp("nats-chart")
+    certs = tmp / "etc-nats-certs-websocket"
+    dev_cert.make_certificate(certs, CERT_HOSTS)
+    (tmp / "ots.conf").write_text((DEPLOY / "nats.conf").read_text())
+    (tmp / "gateways.conf").write_text((DEPLOY / "gateways.conf").read_text())
+    port, gateway_port = free_port(), free_port()
+    main = render_chart_config(
+        values, port=port, gateway_port=gateway_port, store=tmp / "store", certs=certs
+    )
+    (tmp / "nats.conf").write_text(main)
+
+    enrolled = [
+        {"device_id": DEVICE_A, "kind": "gateway", "revoked": False,
+         "expires_at": "2999-01-01T00:00:00+00:00"},
+        {"device_id": DEVICE_B, "kind": "gateway", "revoked": False,
+         "expires_at": "2999-01-01T00:00:00+00:00"},
+    ]  # fmt: skip
+    (tmp / "devices.json").write_text(json.dumps(enrolled))
+    generated = subprocess.run(
+        [sys.executable, str(DEPLOY / "gateway_users.py"), "--devices", str(tmp / "devices.json"),
+         "--secret", "ots-nats-gateways"],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ.get("PATH", "")},
+    )  # fmt: skip
+    gateway_secret = json.loads(generated.stdout)
+    assert gateway_secret["metadata"]["name"] == "ots-nats-gateways"
+    nats_users = {f"OTS_NATS_{u.upper()}_PASSWORD": password(u) for u in (*SERVICES, "admin")}
+    env = {**os.environ, **nats_users, **gateway_secret["stringData"]}
+    with running(tmp / "nats.conf", [port, gateway_port], env):
+        yield Broker(
+            f"nats://127.0.0.1:{port}", tmp / "store", gateway_port, certs / "ca.crt",
+            {gateway_users.user_name(d): gateway_secret["stringData"][
+                gateway_users.password_variable(d)] for d in EXAMPLE_DEVICES},
+        )  # fmt: skip
+
+
+def test_the_chart_config_includes_the_shipped_accounts_and_replaces_their_server_blocks(
+    chart_broker: Broker,
+) -> None:
+    """The chart's jetstream and websocket blocks come after the include, and win: the store is
+    the chart's, and the shipped certificate paths (absent here) were never opened."""
+    assert (chart_broker.store / "jetstream").is_dir()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_on_kubernetes_each_service_is_its_own_user_confined_to_its_subjects(
+    chart_broker: Broker, service: str
+) -> None:
+    me = await connect_as(chart_broker, service)
+    try:
+        mine = [s for s in ALL_SPECS if s.producer == service]
+        for spec in mine:
+            await me.nc.publish(concrete_subject(spec, service), b"{}")
+        await me.nc.flush()
+        assert not me.errors, me.errors
+        for spec in ALL_SPECS:
+            if spec not in mine and spec is not DEAD_LETTER:
+                await me.refused_publish(concrete_subject(spec, service))
+        await me.refused_subscription("ots.>")
+    finally:
+        await me.close()
+    others = [s for s in SERVICES if s != service]
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(chart_broker.url, user=others[0], password=password(service),
+                           allow_reconnect=False, connect_timeout=2, error_cb=quiet)  # fmt: skip
+
+
+async def test_on_kubernetes_a_generated_gateway_comes_in_over_tls_only(
+    chart_broker: Broker,
+) -> None:
+    await assert_gateways_come_in_over_tls_only(chart_broker, DEVICE_B)
 
 
 # --- intake's own runtime, as intake ------------------------------------------------------

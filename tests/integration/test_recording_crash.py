@@ -20,11 +20,11 @@ from ots_runtime.embedded import free_port
 from ots_runtime.settings import Settings
 from services.recording.gateway.consumer import CONSUMER
 from tests.integration.test_recording_fixtures import (
-    READ_TOKEN,
     eventually,
     gateway_drained,
     prepare,
 )
+from tests.support import tokens as test_keys
 from tests.support.events import published
 
 PEOPLE = 20
@@ -39,13 +39,14 @@ def service(settings: Settings, tmp_path: Path) -> Iterator["Process"]:
 
 
 class Process:
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
         self.log = log
         self.env = {**os.environ, "OTS_ENV": "test", "OTS_NATS_URL": str(settings.nats_url),
                     "OTS_DATABASE_URL": str(settings.database_url),
                     "OTS_RECORDING_PORT": str(free_port()), "OTS_GATEWAY_BATCH_SIZE": "16",
-                    "OTS_RECORDING_READ_TOKEN": READ_TOKEN, "OTS_LOG_LEVEL": "DEBUG",
-                    "OTS_TOKEN_PEPPER": "test-pepper-not-secret"}  # fmt: skip
+                    **test_keys.ENV, "OTS_LOG_LEVEL": "DEBUG",
+                    "OTS_TOKEN_PEPPER": "test-pepper-not-secret",
+                    "OTS_SAMPLES_URL": f"file://{log.parent / 'samples'}", **env}  # fmt: skip
         self.child: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

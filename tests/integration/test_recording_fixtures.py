@@ -1,7 +1,10 @@
 """Shared by the recording tests: the service running in the test's loop, a team's device, a
 scheduled visit, and ways to wait for what recording stored and published."""
 
+import atexit
 import itertools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +16,7 @@ from nats.aio.client import Client
 
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice, publish
 from ots.simulate.upstream import enrol, schedule_visit
+from ots_runtime.auth import Role
 from ots_runtime.settings import Settings
 from services.recording.app import create_app
 from services.recording.config import RecordingSettings
@@ -20,16 +24,20 @@ from tests.support.events import eventually as eventually  # re-exported to the 
 from tests.support.events import published
 from tests.support.http_service import serving
 from tests.support.requests import a_nik
+from tests.support.tokens import BIOMETRIC_ACTIVE_KEY, BIOMETRIC_KEYS, signed_token
 
-READ_TOKEN = "operator-read-token-for-tests"
+READ_TOKEN = signed_token(Role.OPERATOR)
 TEAM = "team-07"
 _visits = itertools.count(1)
+SAMPLES = tempfile.mkdtemp(prefix="ots-test-samples-")  # the folder store of these tests
+atexit.register(shutil.rmtree, SAMPLES, ignore_errors=True)
 
 
 def recording_config(**overrides: Any) -> RecordingSettings:
-    values: dict[str, Any] = {"env": "test", "recording_read_token": READ_TOKEN,
+    values: dict[str, Any] = {"env": "test", "biometric_keys": BIOMETRIC_KEYS,
+                              "biometric_active_key": BIOMETRIC_ACTIVE_KEY,
                               "close_check_seconds": 0.2, "gateway_wait_seconds": 0.1,
-                              **overrides}  # fmt: skip
+                              "samples_url": f"file://{SAMPLES}", **overrides}  # fmt: skip
     return RecordingSettings(**values)
 
 

@@ -1,4 +1,5 @@
-"""Biometric samples rest encrypted: unreadable without the key that sealed them."""
+"""Biometric samples rest encrypted, in object storage: unreadable without the key that sealed
+them, and bound to their capture."""
 
 import base64
 
@@ -7,7 +8,9 @@ from cryptography.exceptions import InvalidTag
 
 from contracts.enums import Modality
 from services.recording.config import RecordingSettings
-from services.recording.domain.sealing import Keyring, Sealed
+from services.recording.domain.sealing import Keyring
+from services.recording.samples.keys import sample_key, unsealed_parts
+from services.recording.samples.store import open_store
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     Scene,
     default_config,
@@ -27,11 +30,18 @@ async def test_a_stored_sample_is_unreadable_without_the_key(
     await eventually(lambda: gateway_drained(scene.nc))
 
     row = await scene.db.fetchrow(
-        "SELECT capture_id, key_id, nonce, sample FROM recording.captures"
+        "SELECT capture_id, visit_id, key_id, sample_key, sample_bytes, sha256, sample, nonce"
+        " FROM recording.captures"
     )
-    sealed = Sealed(row["key_id"], row["nonce"], row["sample"])
+    assert row["sample"] is None and row["nonce"] is None  # nothing of it in PostgreSQL
+    blob = await open_store(config.samples_location()).get(row["sample_key"])
+    assert row["sample_key"] == sample_key(scene.visit_id, blob)
+    assert row["sample_bytes"] == len(blob) and row["sha256"] == capture.data["sha256"]
+    sealed = unsealed_parts(row["key_id"], blob)
     assert b"ridge pattern" not in sealed.ciphertext
     assert base64.b64encode(sample)[:40] not in sealed.ciphertext
     assert config.keyring().open(sealed, bound_to=row["capture_id"]) == sample
     with pytest.raises(InvalidTag):
         Keyring({row["key_id"]: bytes(32)}, row["key_id"]).open(sealed, bound_to=row["capture_id"])
+    with pytest.raises(InvalidTag):  # another capture's sample cannot be passed off as this one's
+        config.keyring().open(sealed, bound_to="another-capture")

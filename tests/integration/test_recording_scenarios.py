@@ -106,7 +106,8 @@ async def test_a_capture_below_threshold_asks_for_a_recapture_until_the_third_at
     [completed] = await scene.events("ots.recording.completed", expect=1)
     assert completed["data"]["flagged"] is True and completed["data"]["quality"]["finger"] == 35
     kept = await scene.db.fetch(
-        "SELECT quality FROM recording.captures WHERE position = 'right_thumb' AND sample IS NOT NULL"
+        "SELECT quality FROM recording.captures WHERE position = 'right_thumb'"
+        " AND sample_key IS NOT NULL"
     )
     assert [r["quality"] for r in kept] == [35]
 
@@ -117,7 +118,7 @@ async def test_a_better_capture_replaces_a_worse_one(scene: Scene) -> None:
                       scene.device.capture(visit, nik, IRIS, "right", quality=88)])  # fmt: skip
     await eventually(lambda: gateway_drained(scene.nc))
     rows = await scene.db.fetch(
-        "SELECT quality, sample IS NOT NULL AS kept FROM recording.captures ORDER BY sequence"
+        "SELECT quality, sample_key IS NOT NULL AS kept FROM recording.captures ORDER BY sequence"
     )
     assert [(r["quality"], r["kept"]) for r in rows] == [(50, False), (88, True)]
     person = next(p for p in (await scene.enrollments())["people"] if p["nik"] == nik)

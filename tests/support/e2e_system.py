@@ -23,9 +23,11 @@ from ots.simulate.day import settled_figures, url
 from ots.simulate.expected import Figures
 from ots.simulate.http import Service
 from ots.supervisor import stop_children
+from ots_runtime.auth import Role
 from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, free_port
 from ots_runtime.settings import Settings
+from tests.support import tokens as test_keys
 
 SERVICES = tuple(MODULES)
 CLUSTER_SIZE = 3
@@ -43,6 +45,7 @@ class System:
     nats: EmbeddedNats | NatsCluster
     postgres: EmbeddedPostgres
     replicas: int = 1
+    log_level: str = "WARNING"
     replica_ports: dict[str, list[int]] = field(default_factory=dict)
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -65,6 +68,7 @@ class System:
         return Settings.model_validate({
             "env": "test", "nats_url": self.nats.url, "database_url": self.postgres.url,
             "token_pepper": "e2e-pepper-not-secret", "data_dir": str(self.root / "data"),
+            **test_keys.SETTINGS,
             **{f"{name}_port": port for name, port in self.ports.items()},
         })  # fmt: skip
 
@@ -75,8 +79,8 @@ class System:
         return env | {
             "OTS_ENV": "test", "OTS_NATS_URL": self.nats.url,
             "OTS_DATABASE_URL": self.postgres.url, "OTS_TOKEN_PEPPER": "e2e-pepper-not-secret",
-            "OTS_LOG_LEVEL": "WARNING", "OTS_DISPATCH_DEBOUNCE_SECONDS": "0.5",
-            "OTS_DATA_DIR": str(self.root / "data"),
+            "OTS_LOG_LEVEL": self.log_level, "OTS_DISPATCH_DEBOUNCE_SECONDS": "0.5",
+            "OTS_DATA_DIR": str(self.root / "data"), **test_keys.ENV,
             **{f"OTS_{service.upper()}_PORT": str(port) for service, port in ports.items()},
         }  # fmt: skip
 
@@ -159,7 +163,7 @@ async def figures_now(system: System, wanted: Figures, patience: float = 60.0) -
     """What metrics report from scratch, once everything has settled after the last restart."""
     assert system.settings.nats_url
     nc = await connect(system.settings.nats_url, name="e2e-check")
-    metrics = Service(url(system.settings, "metrics"))
+    metrics = Service(url(system.settings, "metrics"), test_keys.signed_token(Role.VIEWER))
     try:
         year = datetime.now(WIB).year
         return await settled_figures(metrics, nc.jetstream(), year, Figures(), wanted, patience)
@@ -169,7 +173,9 @@ async def figures_now(system: System, wanted: Figures, patience: float = 60.0) -
 
 
 @contextlib.asynccontextmanager
-async def running_system(*, replicas: int = 1, cluster: bool = False) -> AsyncIterator[System]:
+async def running_system(
+    *, replicas: int = 1, cluster: bool = False, log_level: str = "WARNING"
+) -> AsyncIterator[System]:
     """`replicas` processes of each service on the same durable consumers; with `cluster`, a
     three-node JetStream cluster whose streams keep three replicas.
 
@@ -177,7 +183,7 @@ async def running_system(*, replicas: int = 1, cluster: bool = False) -> AsyncIt
     pytest starts, which locks the unprivileged PostgreSQL user out mid-test when run as root."""
     with _directory() as root:
         try:
-            async with _running(root, replicas, cluster) as system:
+            async with _running(root, replicas, cluster, log_level) as system:
                 yield system
         except BaseException:  # a failure or a pytest-timeout: what each service last said
             for log in sorted(root.glob("*.log")):
@@ -201,7 +207,9 @@ def _directory() -> Iterator[Path]:
 
 
 @contextlib.asynccontextmanager
-async def _running(root: Path, replicas: int, cluster: bool) -> AsyncIterator[System]:
+async def _running(
+    root: Path, replicas: int, cluster: bool, log_level: str = "WARNING"
+) -> AsyncIterator[System]:
     nats: EmbeddedNats | NatsCluster = (
         NatsCluster(root / "nats", size=CLUSTER_SIZE) if cluster else EmbeddedNats(root / "nats")
     )
@@ -213,7 +221,7 @@ async def _running(root: Path, replicas: int, cluster: bool) -> AsyncIterator[Sy
     except BaseException:
         await asyncio.to_thread(nats.stop)
         raise
-    system = System(root, nats, postgres, replicas)
+    system = System(root, nats, postgres, replicas, log_level)
     try:
         await provision_streams(system.settings, replicas=CLUSTER_SIZE if cluster else 1)
         await migrate_all(system.settings)

@@ -1,7 +1,9 @@
 """deploy/compose.yaml: valid against the Compose Specification, and wired as OTS needs it:
 NATS with JetStream on disk and fsync always, a setup job before the services, health checks,
-monitoring provisioned, secrets asked for rather than written down."""
+monitoring provisioned, secrets asked for rather than written down, the device gateways' only
+way in a TLS listener, Prometheus not stoppable over HTTP."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -9,16 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from ots_runtime.embedded import nats_server_binary
 from ots_runtime.settings import Settings
-from tests.support.deploy_tools import DEPLOY, compose_mounts, load_yaml, require_binary, run
+from tests.support.deploy_tools import (
+    DEPLOY,
+    REPO,
+    compose_mounts,
+    load_yaml,
+    require_binary,
+    run,
+)
 
 COMPOSE = DEPLOY / "compose.yaml"
 NATS_CONF = DEPLOY / "nats" / "nats.conf"
 SERVICES = ("intake", "dispatch", "recording", "metrics")
 SECRET = re.compile(r"PASSWORD|PEPPER|KEYS?$|TOKEN")
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]+\}")
+DEV_CERT_DIR = "./nats/tls"  # made by deploy/nats/dev_cert.py, never committed
 
 
 def compose() -> dict[str, Any]:
@@ -39,8 +50,59 @@ def test_compose_follows_the_compose_specification() -> None:
 def test_every_file_compose_mounts_is_in_the_repository() -> None:
     for name, spec in compose()["services"].items():
         for source in compose_mounts(spec):
-            if source.startswith("."):
+            if source.startswith(".") and source != DEV_CERT_DIR:
                 assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_the_development_certificate_is_made_by_a_script_and_never_committed() -> None:
+    assert DEV_CERT_DIR in compose_mounts(service("nats"))
+    assert (DEPLOY / "nats" / "dev_cert.py").is_file()
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert "deploy/nats/tls/" in ignored, "git would commit the development certificate"
+
+
+def _dev_cert() -> Any:
+    spec = importlib.util.spec_from_file_location("dev_cert", DEPLOY / "nats" / "dev_cert.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_development_certificate_names_its_hosts_and_keeps_no_authority_key(
+    tmp_path: Path,
+) -> None:
+    _dev_cert().main(["--out", str(tmp_path), "--host", "ots.example.org"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca.crt", "tls.crt", "tls.key"]
+    assert (tmp_path / "tls.key").stat().st_mode & 0o077 == 0  # the owner's alone
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((tmp_path / "tls.crt").read_bytes())
+    server.verify_directly_issued_by(ca)
+    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"localhost", "nats", "ots.example.org"} <= set(names.get_values_for_type(x509.DNSName))
+    assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+def test_gateways_reach_nats_only_on_its_tls_websocket_listener() -> None:
+    """The host sees the WebSocket listener, whose `tls` block makes it TLS-only, and not the
+    plaintext client port; the certificate is read from where compose mounts it."""
+    nats = service("nats")
+    config = NATS_CONF.read_text()
+    websocket = re.search(r"^websocket\s*\{(.*?)^\}", config, re.MULTILINE | re.DOTALL)
+    assert websocket is not None
+    port = re.search(r"^\s*port:\s*(\d+)", websocket.group(1), re.MULTILINE)
+    assert port is not None and nats["ports"] == [f"{port.group(1)}:{port.group(1)}"]
+    assert "no_tls" not in websocket.group(1)
+    certs = compose_mounts(nats)[DEV_CERT_DIR]
+    files = re.findall(r'(cert_file|key_file):\s*"([^"]+)"', websocket.group(1))
+    assert dict(files) == {"cert_file": f"{certs}/tls.crt", "key_file": f"{certs}/tls.key"}
+    gateways = (DEPLOY / "nats" / "gateways.conf").read_text()
+    assert gateways.count('allowed_connection_types: ["WEBSOCKET"]') == gateways.count("user:")
+
+
+def test_prometheus_cannot_be_shut_down_or_reloaded_over_http() -> None:
+    flags = service("prometheus")["command"]
+    assert not {"--web.enable-lifecycle", "--web.enable-admin-api"} & set(flags)
 
 
 def test_nats_runs_jetstream_on_its_volume_with_fsync_always() -> None:
@@ -58,9 +120,18 @@ def test_nats_runs_jetstream_on_its_volume_with_fsync_always() -> None:
     assert "js-enabled-only" in " ".join(nats["healthcheck"]["test"])
 
 
-def test_nats_server_accepts_the_config_and_refuses_it_without_credentials() -> None:
+def test_nats_server_accepts_the_config_and_refuses_it_without_credentials(
+    tmp_path: Path,
+) -> None:
+    """The shipped config, beside gateways.conf, with a development certificate where compose
+    mounts one."""
     binary = nats_server_binary()
-    test_config = [binary, "-t", "-c", str(NATS_CONF)]
+    certs = compose_mounts(service("nats"))[DEV_CERT_DIR]
+    _dev_cert().make_certificate(tmp_path / "tls", ["localhost"])
+    config = tmp_path / "nats.conf"
+    config.write_text(NATS_CONF.read_text().replace(certs, str(tmp_path / "tls")))
+    (tmp_path / "gateways.conf").write_text((DEPLOY / "nats" / "gateways.conf").read_text())
+    test_config = [binary, "-t", "-c", str(config)]
     passwords = set(re.findall(r"\$\{?(OTS_NATS_\w+_PASSWORD)", COMPOSE.read_text()))
     env = {**os.environ, **{name: "s3cretForTheTest" for name in passwords}}
     subprocess.run(test_config, env=env, check=True, capture_output=True, timeout=30)

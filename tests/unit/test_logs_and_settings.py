@@ -20,13 +20,13 @@ def test_a_nik_in_a_log_message_is_masked() -> None:
     logger = logging.getLogger("test.masking")
     logger.addHandler(handler)
     logger.warning("resident %s already in visit v-1", "3509015205900001")
-    assert "3509********0001" in stream.getvalue()
+    assert "************0001" in stream.getvalue()
     assert "3509015205900001" not in stream.getvalue()
 
 
 def test_longer_digit_runs_are_not_mistaken_for_niks() -> None:
     assert mask_niks("seq 12345678901234567") == "seq 12345678901234567"
-    assert mask_niks("a,3509015205900001,b") == "a,3509********0001,b"
+    assert mask_niks("a,3509015205900001,b") == "a,************0001,b"
 
 
 def test_production_refuses_the_placeholder_token_pepper() -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from contracts import events as ev
 from contracts.enums import RejectionReason, UnassignedReason
+from contracts.gateway import reasons as recording_reasons
 from contracts.subjects import RECORDING_REJECTED, VISIT_UNASSIGNED, envelope_model
 from ots_runtime.outbox import OutboxRow
 from services.dispatch import publishing
@@ -29,7 +30,7 @@ from services.metrics.collector import AggregatesCollector
 from services.metrics.consumer import fold
 from services.metrics.domain import catalogue as cat
 from services.recording import emit
-from services.recording.domain import reasons as recording_reasons
+from services.recording import feedback as recording_feedback
 from services.recording.domain.completeness import Thresholds
 from services.recording.domain.sealing import Keyring
 from services.recording.gateway.batch import BatchApplier
@@ -46,8 +47,12 @@ def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[OutboxRow]]:
     async def enqueue_rows(conn: asyncpg.Connection, schema: str, new: list[OutboxRow]) -> None:
         rows.extend(new)
 
+    async def no_feedback(conn: asyncpg.Connection, rows: object) -> None:
+        """Recording's devices' feedback, written beside its outbox: not what this looks at."""
+
     for module in (publishing, emit):
         monkeypatch.setattr(module, "enqueue_rows", enqueue_rows)
+    monkeypatch.setattr(recording_feedback, "record", no_feedback)
     yield rows
 
 

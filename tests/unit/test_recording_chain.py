@@ -3,8 +3,8 @@
 import hashlib
 import itertools
 
-from services.recording.domain.chain import Admission, Chain, Link
-from services.recording.domain.signing import GENESIS_HASH, next_chain_hash
+from contracts.gateway.chain import Admission, Chain, Link
+from contracts.gateway.signing import GENESIS_HASH, next_chain_hash
 
 
 def links(count: int) -> list[Link]:

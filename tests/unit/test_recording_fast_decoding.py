@@ -6,7 +6,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.recording.domain.signing import canonical_bytes, decode_sample, ed25519_valid
+from contracts.gateway.signing import canonical_bytes, decode_sample, ed25519_valid
 
 
 def contract_form(data: dict[str, object]) -> bytes:

@@ -9,12 +9,12 @@ from cryptography.exceptions import InvalidTag
 from contracts import subjects
 from contracts.enums import Modality
 from contracts.examples import DEVICE_PUBLIC_KEY, EXAMPLES
+from contracts.gateway.inbound import read
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.signing import signature_is_valid
 from services.recording.config import DEVELOPMENT_KEYS, RecordingSettings
 from services.recording.domain.completeness import ALL_SLOTS, SlotState, Thresholds, evaluate
-from services.recording.domain.inbound import read
-from services.recording.domain.reasons import Reason, Rejected
 from services.recording.domain.sealing import Keyring
-from services.recording.domain.signing import signature_is_valid
 
 FINGER_SLOT = (Modality.FINGER, "right_thumb")
 

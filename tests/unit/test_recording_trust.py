@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.enums import Modality
+from contracts.gateway.inbound import Inbound, read
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.verify import Bounds, Device, Visit, verify, visit_day_start
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
-from services.recording.domain.inbound import Inbound, read
-from services.recording.domain.reasons import Reason, Rejected
-from services.recording.domain.verify import Bounds, Device, Visit, verify, visit_day_start
 from services.recording.gateway.consumer import stored_inbox_keys as inbox_keys
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 10:00 WIB on 10 March

@@ -2,7 +2,13 @@
 
 import json
 
-from ots_runtime.redaction import REDACTED, mask_nik_digits, redact_body, redact_text
+from ots_runtime.redaction import (
+    REDACTED,
+    mask_nik_digits,
+    redact_body,
+    redact_original,
+    redact_text,
+)
 
 NIK = "3509014501010001"
 OTHER_NIK = "3509015502900002"
@@ -109,3 +115,20 @@ def test_redacting_twice_changes_nothing_more() -> None:
     assert redact_text(once) == once
     body = redact_body(visit_requested())
     assert redact_body(json.dumps(body)) == body
+
+
+def test_a_dead_letters_original_loses_niks_and_names_even_in_free_text() -> None:
+    body = json.loads(visit_requested())
+    body["data"]["venue"]["address"] = "rumah Budi Santoso, Ajung"
+    kept = redact_original(json.dumps(body).encode()).decode()
+    assert NIK not in kept and OTHER_NIK not in kept and "Budi Santoso" not in kept
+    assert "************0001" in kept and f"rumah {REDACTED}, Ajung" in kept
+
+
+def test_an_original_with_nothing_personal_is_kept_byte_for_byte_and_bytes_lose_niks() -> None:
+    cancelled = b'{"id":"evt-9",  "data": {"visit_id": "v-9", "reason": "moved"}}'
+    assert redact_original(cancelled) == cancelled
+    assert redact_original(b"\xff nik " + NIK.encode()) == b"\xff nik ************0001"
+    assert redact_original(f'{{"nik": "{NIK}", "name": "Budi"'.encode()) == (
+        f'{{"nik": "************0001", "name": "{REDACTED}"'.encode()
+    )

@@ -1,7 +1,9 @@
 """The simulated tablet signs and chains as the contract says, and recording accepts it: the
-simulator's own canonical bytes against recording's verification."""
+shared protocol's canonical bytes against the contract's own definition, and the tablet's
+messages against recording's verification."""
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,14 +11,13 @@ from typing import Any
 import pytest
 
 from contracts.enums import Modality
-from ots.simulate import signing
+from contracts.gateway import signing as recordings
+from contracts.gateway.chain import Admission, Chain, Link
+from contracts.gateway.inbound import read
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.verify import Device, check_device, check_integrity
 from ots.simulate.rules import every_slot
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
-from services.recording.domain import signing as recordings
-from services.recording.domain.chain import Admission, Chain, Link
-from services.recording.domain.inbound import read
-from services.recording.domain.reasons import Reason, Rejected
-from services.recording.domain.verify import Device, check_device, check_integrity
 
 MAX_BYTES = 1_000_000
 DATA: list[dict[str, Any]] = [
@@ -41,18 +42,19 @@ def accepted(message: GatewayMessage, device: Device) -> None:
 
 
 @pytest.mark.parametrize("data", DATA)
-def test_canonical_bytes_are_recordings(data: dict[str, Any]) -> None:
-    assert signing.canonical_bytes(data) == recordings.canonical_bytes(data)
-    assert b"signature" not in signing.canonical_bytes(data)
+def test_canonical_bytes_are_the_contracts_json_form(data: dict[str, Any]) -> None:
+    unsigned = {k: v for k, v in data.items() if k not in ("signature", "sample")}
+    contracts_form = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert recordings.canonical_bytes(data) == contracts_form.encode()
+    assert b"signature" not in recordings.canonical_bytes(data)
 
 
-def test_the_chain_and_digests_are_recordings() -> None:
-    assert signing.GENESIS_HASH == recordings.GENESIS_HASH
-    digest = signing.sample_sha256(b"sample")
-    assert digest == recordings.sample_digest(b"sample")
-    assert signing.next_chain_hash(signing.GENESIS_HASH, digest) == recordings.next_chain_hash(
-        recordings.GENESIS_HASH, digest
-    )
+def test_the_chain_and_digests_are_the_contracts() -> None:
+    assert hashlib.sha256(b"").hexdigest() == recordings.GENESIS_HASH
+    digest = recordings.sample_digest(b"sample")
+    assert digest == hashlib.sha256(b"sample").hexdigest()
+    expected = hashlib.sha256(bytes.fromhex(recordings.GENESIS_HASH) + bytes.fromhex(digest))
+    assert recordings.next_chain_hash(recordings.GENESIS_HASH, digest) == expected.hexdigest()
 
 
 def test_recording_accepts_every_kind_of_message_the_tablet_signs() -> None:

@@ -16,11 +16,12 @@ PROVINCE_RANGE = (11, 94)
 
 
 class InvalidNik(ValueError):
-    """A NIK that cannot have been issued; `reason` says why, in an operator's words."""
+    """A NIK that cannot have been issued; `reason` says why, in an operator's words, and
+    `code` with `params` the same for a client to say in its own language."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "nik_invalid", **params: str | int) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.code, self.params = reason, code, params
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,14 @@ def parse_nik(nik: str, today: date | None = None) -> NikInfo:
     birth date would be in the future, then `19YY`.
     """
     if not _is_sixteen_digits(nik):
-        raise InvalidNik(f"a NIK is exactly {NIK_LENGTH} digits 0-9; got {len(nik)} characters")
+        raise InvalidNik(f"a NIK is exactly {NIK_LENGTH} digits 0-9; got {len(nik)} characters",
+                         "nik_length", length=len(nik))  # fmt: skip
     _check_region(nik[:6])
     birth_date, sex = _birth(nik[6:12], today or date.today())
     if nik[12:] == "0000":
-        raise InvalidNik("serial 0000 is never issued; the last four digits run 0001-9999")
+        raise InvalidNik(
+            "serial 0000 is never issued; the last four digits run 0001-9999", "nik_serial_zero"
+        )
     return NikInfo(nik[:2], nik[2:4], nik[:6], birth_date, sex, nik[12:])
 
 
@@ -70,15 +74,19 @@ def _check_region(code: str) -> None:
     """Jember's NIKs must name one of its 31 kecamatan; others need only a plausible shape."""
     if code.startswith(JEMBER_REGENCY_PREFIX):
         if not is_jember_kecamatan(code):
-            raise InvalidNik(f"kecamatan code {code} is not one of Jember's 31 (350901-350931)")
+            raise InvalidNik(f"kecamatan code {code} is not one of Jember's 31 (350901-350931)",
+                             "nik_kecamatan_not_in_jember", region=code)  # fmt: skip
         return
     low, high = PROVINCE_RANGE
     if not low <= int(code[:2]) <= high:
-        raise InvalidNik(f"province code {code[:2]} does not exist; provinces run {low}-{high}")
+        raise InvalidNik(f"province code {code[:2]} does not exist; provinces run {low}-{high}",
+                         "nik_province", province=code[:2], low=low, high=high)  # fmt: skip
     if code[2:4] == "00":
-        raise InvalidNik(f"regency code 00 (digits 3-4, in {code}) does not exist")
+        raise InvalidNik(f"regency code 00 (digits 3-4, in {code}) does not exist",
+                         "nik_regency_zero", region=code)  # fmt: skip
     if code[4:6] == "00":
-        raise InvalidNik(f"kecamatan code 00 (digits 5-6, in {code}) does not exist")
+        raise InvalidNik(f"kecamatan code 00 (digits 5-6, in {code}) does not exist",
+                         "nik_kecamatan_zero", region=code)  # fmt: skip
 
 
 def _birth(ddmmyy: str, today: date) -> tuple[date, Sex]:
@@ -87,9 +95,11 @@ def _birth(ddmmyy: str, today: date) -> tuple[date, Sex]:
     if sex == "female":
         day -= FEMALE_DAY_OFFSET
     if not 1 <= day <= 31:
-        raise InvalidNik("birth day (digits 7-8) must be 01-31 for a man, 41-71 for a woman")
+        raise InvalidNik(
+            "birth day (digits 7-8) must be 01-31 for a man, 41-71 for a woman", "nik_birth_day"
+        )
     if not 1 <= month <= 12:
-        raise InvalidNik("birth month (digits 9-10) must be 01-12")
+        raise InvalidNik("birth month (digits 9-10) must be 01-12", "nik_birth_month")
     return _with_century(day, month, yy, today), sex
 
 
@@ -101,4 +111,6 @@ def _with_century(day: int, month: int, yy: int, today: date) -> date:
             continue
         if born <= today:
             return born
-    raise InvalidNik("birth date (digits 7-12) is not a real calendar date in the past")
+    raise InvalidNik(
+        "birth date (digits 7-12) is not a real calendar date in the past", "nik_birth_date"
+    )

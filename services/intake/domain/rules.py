@@ -1,10 +1,14 @@
 """What a new visit request must satisfy before intake accepts it. Pure: no I/O, no clock.
 
-Each problem names its field as a dotted path into the request body: `residents.2.nik`."""
+Each problem names its field as a dotted path into the request body: `residents.2.nik`, and
+says what is wrong twice: in English (`message`) and as a stable `code` with the `params` a
+client needs to say it in its own language (the console's catalogues)."""
 
 from collections.abc import Callable, Iterator, Mapping
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 
 from contracts.enums import Priority, ServiceType, VenueType
 from contracts.jember import LAT_RANGE, LON_RANGE, WIB, is_inside_jember, is_jember_kecamatan
@@ -39,10 +43,19 @@ prints it and delivers it. Prisons get the identity documents inmates need on re
 Rule = Callable[[NewVisit, date], Iterator["FieldProblem"]]
 
 
+Params = Mapping[str, str | int | float]
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     field: str
     message: str
+    code: str = ""
+    params: Params = dataclasses.field(default_factory=dict, hash=False)
+
+
+def _problem(field: str, message: str, code: str, **params: str | int | float) -> FieldProblem:
+    return FieldProblem(field, message, code, MappingProxyType(params))
 
 
 def check_new_visit(visit: NewVisit, today: date) -> list[FieldProblem]:
@@ -56,11 +69,14 @@ def _residents(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
         try:
             age = age_on(parse_nik(resident.nik, today).birth_date, first_day)
         except InvalidNik as error:
-            yield FieldProblem(f"residents.{i}.nik", f"invalid NIK: {error.reason}")
+            yield FieldProblem(f"residents.{i}.nik", f"invalid NIK: {error.reason}", error.code,
+                               MappingProxyType(error.params))  # fmt: skip
             continue
         if recording and age < RECORDING_MIN_AGE:
             message = f"KTP-el recording starts at {RECORDING_MIN_AGE}; this resident is {age}"
-            yield FieldProblem(f"residents.{i}.nik", f"{message} on {first_day} (window start)")
+            yield _problem(f"residents.{i}.nik", f"{message} on {first_day} (window start)",
+                           "recording_too_young", min_age=RECORDING_MIN_AGE, age=age,
+                           first_day=first_day.isoformat())  # fmt: skip
 
 
 def _duplicate_niks(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
@@ -69,30 +85,36 @@ def _duplicate_niks(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
         first = first_seen.setdefault(resident.nik, i)
         if first != i:
             message = f"the same NIK as residents.{first}.nik; list each person once"
-            yield FieldProblem(f"residents.{i}.nik", message)
+            yield _problem(f"residents.{i}.nik", message, "duplicate_nik", first=first + 1)
 
 
 def _venue(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     code, lat, lon = visit.venue.kecamatan_code, visit.venue.lat, visit.venue.lon
     if not is_jember_kecamatan(code):
         message = f"{code} is not one of Jember's 31 kecamatan (350901-350931)"
-        yield FieldProblem("venue.kecamatan_code", message)
+        yield _problem("venue.kecamatan_code", message, "kecamatan_not_in_jember", kecamatan=code)
     if is_inside_jember(lat, lon):
         return
     for field, value, (low, high) in (("lat", lat, LAT_RANGE), ("lon", lon, LON_RANGE)):
         if not low <= value <= high:
             message = f"{value} is outside Jember, whose {field} runs {low} to {high}"
-            yield FieldProblem(f"venue.{field}", message)
+            yield _problem(f"venue.{field}", message, "outside_jember", value=value, low=low,
+                           high=high)  # fmt: skip
 
 
 def _window(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     earliest, latest = visit.window.earliest, visit.window.latest
     if earliest > latest:
-        yield FieldProblem("window.earliest", f"the window starts {earliest}, after its end")
+        yield _problem("window.earliest", f"the window starts {earliest}, after its end",
+                       "window_starts_after_end", earliest=earliest.isoformat(),
+                       latest=latest.isoformat())  # fmt: skip
     if latest < today:
-        yield FieldProblem("window.latest", f"the window ended {latest}, before today {today}")
+        yield _problem("window.latest", f"the window ended {latest}, before today {today}",
+                       "window_ended", latest=latest.isoformat(), today=today.isoformat())  # fmt: skip
     if earliest < today:
-        yield FieldProblem("window.earliest", f"the window starts {earliest}, before today {today}")
+        yield _problem("window.earliest", f"the window starts {earliest}, before today {today}",
+                       "window_starts_before_today", earliest=earliest.isoformat(),
+                       today=today.isoformat())  # fmt: skip
 
 
 def _services_at_venue(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
@@ -100,20 +122,24 @@ def _services_at_venue(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     offered = ", ".join(sorted(allowed))
     for i, service in enumerate(visit.services):
         if service not in allowed:
-            yield FieldProblem(f"services.{i}", f"{service} is not offered at a {venue}: {offered}")
+            yield _problem(f"services.{i}", f"{service} is not offered at a {venue}: {offered}",
+                           "service_not_at_venue", service=service, venue=venue,
+                           offered=offered)  # fmt: skip
 
 
 def _people(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     listed, expected = len(visit.residents), visit.expected_people
     if expected < listed:
-        yield FieldProblem("expected_people", f"{expected} expected but {listed} residents listed")
+        yield _problem("expected_people", f"{expected} expected but {listed} residents listed",
+                       "fewer_expected_than_listed", expected=expected, listed=listed)  # fmt: skip
     if visit.venue.type != VenueType.HOME:
         return
     if not visit.residents:
-        yield FieldProblem("residents", "a home visit is for named residents: list at least one")
+        yield _problem("residents", "a home visit is for named residents: list at least one",
+                       "home_without_residents")  # fmt: skip
     if expected > HOME_MAX_PEOPLE:
         message = f"a home visit serves at most {HOME_MAX_PEOPLE}; ask for a village_office visit"
-        yield FieldProblem("expected_people", message)
+        yield _problem("expected_people", message, "home_too_many", most=HOME_MAX_PEOPLE)
 
 
 def _fixed_appointment(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
@@ -121,9 +147,11 @@ def _fixed_appointment(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     fixed = venue in FIXED_APPOINTMENT_VENUES
     for field, value in (("fixed_start", start), ("duration_minutes", visit.duration_minutes)):
         if fixed and value is None:
-            yield FieldProblem(field, f"a {venue} visit is a fixed appointment: give its {field}")
+            yield _problem(field, f"a {venue} visit is a fixed appointment: give its {field}",
+                           "fixed_appointment_needs_it", venue=venue)  # fmt: skip
         elif not fixed and value is not None:
-            yield FieldProblem(field, f"a {venue} visit has no fixed start: dispatch plans it")
+            yield _problem(field, f"a {venue} visit has no fixed start: dispatch plans it",
+                           "not_a_fixed_appointment", venue=venue)  # fmt: skip
     if fixed and start is not None:
         yield from _fixed_start_day(visit, start)
 
@@ -132,15 +160,18 @@ def _fixed_start_day(visit: NewVisit, start: datetime) -> Iterator[FieldProblem]
     day, window = start.astimezone(WIB).date(), visit.window
     if not window.earliest <= day <= window.latest:
         message = f"starts {day} (WIB), outside the window {window.earliest} to {window.latest}"
-        yield FieldProblem("fixed_start", message)
+        yield _problem("fixed_start", message, "fixed_start_outside_window", day=day.isoformat(),
+                       earliest=window.earliest.isoformat(), latest=window.latest.isoformat())  # fmt: skip
     if visit.venue.type == VenueType.CAR_FREE_DAY and day.weekday() != SUNDAY:
-        yield FieldProblem("fixed_start", f"Car Free Day is on Sundays; {day} (WIB) is not one")
+        yield _problem("fixed_start", f"Car Free Day is on Sundays; {day} (WIB) is not one",
+                       "car_free_day_not_sunday", day=day.isoformat())  # fmt: skip
 
 
 def _priority_reasons(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
     if visit.priority != Priority.NORMAL and not visit.priority_reasons:
         message = f"priority {visit.priority} needs at least one priority reason"
-        yield FieldProblem("priority_reasons", message)
+        yield _problem("priority_reasons", message, "priority_needs_reason",
+                       priority=visit.priority)  # fmt: skip
 
 
 def _overrides(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
@@ -149,7 +180,7 @@ def _overrides(visit: NewVisit, today: date) -> Iterator[FieldProblem]:
         return
     for i, _ in visit.overridden:
         message = f"an override is for {ServiceType.KTP_EL_RECORDING}, which this request lacks"
-        yield FieldProblem(f"residents.{i}.override", message)
+        yield _problem(f"residents.{i}.override", message, "override_without_recording")
 
 
 PEOPLE_RULES: tuple[Rule, ...] = (

@@ -37,10 +37,6 @@ class SlotState(StrEnum):
     MISSING = "missing"
 
 
-def can_be_excepted(modality: Modality) -> bool:
-    return modality is not Modality.FACE
-
-
 @dataclass(frozen=True)
 class Thresholds:
     finger: int = 40

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from services.recording.domain.chain import Admission, Chain, Link
+from contracts.gateway.chain import Admission, Chain, Link
 from services.recording.domain.completeness import (
     PersonStatus,
     Slot,

@@ -1,5 +1,6 @@
 """One batch of gateway messages, verified and applied inside one transaction."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,19 +14,22 @@ from contracts.events import (
     RecordingRejected,
     ServiceDelivered,
 )
+from contracts.gateway.chain import Admission, capture_identity
+from contracts.gateway.inbound import Inbound
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.verify import Bounds, Visit, can_be_excepted, verify
 from contracts.subjects import RECAPTURE_REQUESTED, RECORDING_REJECTED, SERVICE_DELIVERED
 from services.recording.closing import finalize_if_settled
-from services.recording.domain.chain import Admission
-from services.recording.domain.completeness import Thresholds, can_be_excepted, slot_of
-from services.recording.domain.inbound import Inbound
+from services.recording.domain.completeness import Thresholds, slot_of
 from services.recording.domain.person import CaptureFacts, ExceptionFacts
-from services.recording.domain.reasons import Reason, Rejected
 from services.recording.domain.sealing import Keyring
-from services.recording.domain.verify import Bounds, Visit, verify
 from services.recording.emit import Outgoing
 from services.recording.gateway import store
 from services.recording.gateway.completion import completion_events
 from services.recording.gateway.writes import NewCapture, Writes, flush
+from services.recording.samples.ahead import SealedSample
+from services.recording.samples.keys import sample_key, sealed_bytes
+from services.recording.samples.store import SampleStore
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class BatchApplier:
     may_wait: frozenset[str] = frozenset()  # inbox keys of messages young enough to wait
     bounds: Bounds = field(default_factory=Bounds)  # of a signed captured_at
     writes: Writes = field(default_factory=Writes)
+    refused_items: int = 0  # of this batch's own items (a held capture's later refusal is not)
+    samples: SampleStore | None = None  # where the kept samples go: required to store captures
+    # Samples sealed and written before the transaction, by the identity of their item
+    ahead: Mapping[int, SealedSample] = field(default_factory=dict)
 
     async def apply(self, items: list[Inbound | Unreadable]) -> Writes:
         readable = [i for i in items if isinstance(i, Inbound)]
@@ -59,12 +67,13 @@ class BatchApplier:
         for item in items:
             self._apply_one(item)
         self._complete_people()
-        await flush(self.conn, self.writes, list(self.people.values()))
+        await flush(self.conn, self.samples, self.writes, list(self.people.values()))
         await self._finalize_closed_visits()
         return self.writes
 
     def _apply_one(self, item: Inbound | Unreadable) -> None:
         if isinstance(item, Unreadable):
+            self.refused_items += 1
             self._reject(item.reason, item.item_id, item.device_id)
             return
         try:
@@ -75,6 +84,7 @@ class BatchApplier:
             if self._may_wait(item, rejected.reason):
                 self.writes.deferred.append(item.inbox_key)
                 return
+            self.refused_items += 1
             self._reject(rejected.reason, item.item_id, item.subject_device)
 
     def _may_wait(self, item: Inbound, reason: Reason) -> bool:
@@ -94,7 +104,7 @@ class BatchApplier:
     def _apply_verified(self, item: Inbound, visit: Visit) -> None:
         data = item.data
         if isinstance(data, GatewayCapture):
-            self._capture(data, item.sample or b"")
+            self._capture(data, item.sample or b"", self.ahead.get(id(item)))
         elif isinstance(data, GatewayException):
             self._exception(data)
         elif isinstance(data, GatewayService):
@@ -102,8 +112,8 @@ class BatchApplier:
         else:
             self.writes.closes.append((data.visit_id, data.device_id, list(data.absent_niks)))
 
-    def _capture(self, data: GatewayCapture, sample: bytes) -> None:
-        identity = store.capture_identity(data)
+    def _capture(self, data: GatewayCapture, sample: bytes, ahead: SealedSample | None) -> None:
+        identity = capture_identity(data)
         known = self.known_captures.get(data.capture_id)
         if known is not None and known != identity:
             raise Rejected(Reason.DUPLICATE_CAPTURE_ID)  # another capture already has this id
@@ -120,8 +130,16 @@ class BatchApplier:
         if outcome.admission is Admission.DUPLICATE:
             return  # the very same capture again: a re-send, not a reused id
         self.known_captures[data.capture_id] = identity
-        sealed = self.keyring.seal(sample, bound_to=data.capture_id)
-        self.writes.captures[data.capture_id] = NewCapture(data, sealed)
+        if ahead is None:  # not sealed ahead: sealed now, written with the rows
+            sealed = self.keyring.seal(sample, bound_to=data.capture_id)
+            blob = sealed_bytes(sealed)
+            ahead = SealedSample(sealed.key_id, sample_key(data.visit_id, blob), blob)
+            written = False
+        else:
+            written = True
+        self.writes.captures[data.capture_id] = NewCapture(
+            data, ahead.key_id, ahead.sample_key, ahead.sealed, written
+        )
         self.writes.now_linked.update(
             c.capture_id for c in outcome.linked if c.capture_id not in self.writes.captures
         )

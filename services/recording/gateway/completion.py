@@ -4,10 +4,10 @@ import hashlib
 
 from contracts.enums import Modality, ServiceType
 from contracts.events import RecordingCompleted, RecordingException, ServiceDelivered
+from contracts.gateway.verify import Visit
 from contracts.subjects import RECORDING_COMPLETED, SERVICE_DELIVERED
 from services.recording.domain.completeness import PersonStatus, SlotState
 from services.recording.domain.person import Person
-from services.recording.domain.verify import Visit
 from services.recording.emit import Outgoing
 
 

@@ -17,6 +17,9 @@ import asyncpg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from contracts.gateway.inbound import Inbound, best_effort_ids, read, subject_parts
+from contracts.gateway.reasons import Rejected
+from contracts.gateway.verify import Bounds
 from contracts.subjects import (
     GATEWAY_CAPTURE,
     GATEWAY_EXCEPTION,
@@ -24,17 +27,27 @@ from contracts.subjects import (
     GATEWAY_VISIT_CLOSED,
 )
 from ots_runtime.broker import ConsumerSpec
-from ots_runtime.consumer import claim_inbox, hold, retry_or_dead_letter, until_applied
+from ots_runtime.consumer import (
+    STUCK_AFTER,
+    claim_inbox,
+    hold,
+    retry_or_dead_letter,
+    until_applied,
+)
 from ots_runtime.dead_letter import DeadLetterer
 from ots_runtime.max_deliveries import cloudevent_id
 from services.recording.domain.completeness import Thresholds
-from services.recording.domain.inbound import Inbound, best_effort_ids, read, subject_parts
-from services.recording.domain.reasons import Rejected
 from services.recording.domain.sealing import Keyring
-from services.recording.domain.verify import Bounds
 from services.recording.gateway.batch import BatchApplier, Unreadable
 from services.recording.gateway.signatures import SignatureVerifier
-from services.recording.metrics import ACCEPTED, count_rejected
+from services.recording.metrics import (
+    ACCEPTED,
+    SAMPLES_STORED,
+    WAITING_FOR_SAMPLES,
+    count_rejected,
+)
+from services.recording.samples.ahead import SealedAhead
+from services.recording.samples.store import SampleStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +77,10 @@ class GatewayOptions:
     wait_seconds: float = 5.0  # the first wait for a late enrolment or schedule; then 2x, 3x
     clock_skew_seconds: float = 300.0  # how far a signed captured_at may run ahead of arrival
     capture_lead_days: int = 0  # how many days before its visit's day a capture may be signed
+    samples: SampleStore | None = None  # where sealed samples go (`samples.store`)
+    # A batch whose samples were written longer ago than this does not commit but starts
+    # again: the sweeper may remove unnamed objects older than twice this.
+    commit_samples_within_seconds: float = 1800.0
 
 
 def unreadable_key(stream_seq: int) -> str:
@@ -106,6 +123,13 @@ def without_sample(data: bytes) -> bytes:
         return b"(unreadable gateway message withheld)"
 
 
+async def _delete_quietly(samples: SampleStore, keys: list[str]) -> None:
+    try:
+        await samples.delete_all(keys)
+    except Exception as error:
+        log.warning("%d replaced sample(s) left to the sweeper: %s", len(keys), error)
+
+
 def inbox_key(item: Inbound | Unreadable) -> str:
     return item.inbox_key if isinstance(item, Inbound) else item.key
 
@@ -126,22 +150,26 @@ class GatewayConsumer:
         self._verifier = verifier or SignatureVerifier(options.verify_workers)
         self._stop = stop or asyncio.Event()
         self._committing: asyncio.Task[None] | None = None
+        self._forgetting: set[asyncio.Task[None]] = set()
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Until this returns, the subscriber holds `msgs` in progress; from then until they are
         settled, the commit's own heartbeat does."""
         previous, self._committing = self._committing, None  # a failed one is not awaited twice
         items = await self._decode_yielding(msgs)
+        ahead = SealedAhead(self._options.samples, self._options.keyring, items)
         if previous is not None:
             await previous
         heartbeat = hold(msgs, self._spec.ack_wait_seconds)
-        self._committing = asyncio.create_task(self._commit(msgs, items, heartbeat))
+        self._committing = asyncio.create_task(self._commit(msgs, items, ahead, heartbeat))
 
     async def close(self) -> None:
         """The last batch committed and settled; the signature workers stopped."""
         try:
             if self._committing is not None:
                 await self._committing
+            if self._forgetting:
+                await asyncio.wait(self._forgetting, timeout=5)
         finally:
             if self._owns_verifier:
                 self._verifier.close()
@@ -163,14 +191,17 @@ class GatewayConsumer:
         return items
 
     async def _commit(
-        self, msgs: list[Msg], items: list[Inbound | Unreadable], heartbeat: asyncio.Task[None]
-    ) -> None:
+        self, msgs: list[Msg], items: list[Inbound | Unreadable], ahead: SealedAhead,
+        heartbeat: asyncio.Task[None],
+    ) -> None:  # fmt: skip
         try:
-            await self._process(msgs, items)
+            await self._process(msgs, items, ahead)
         finally:
             heartbeat.cancel()
 
-    async def _process(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
+    async def _process(
+        self, msgs: list[Msg], items: list[Inbound | Unreadable], ahead: SealedAhead
+    ) -> None:
         may_wait = frozenset(
             inbox_key(item)
             for msg, item in zip(msgs, items, strict=True)
@@ -178,10 +209,10 @@ class GatewayConsumer:
             and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
         )
         try:
-            deferred = await self._until_applied(lambda: self._apply(items, may_wait))
+            deferred = await self._until_applied(lambda: self._apply(items, ahead, may_wait))
         except Exception:
             log.exception("gateway batch failed; applying its messages one by one")
-            await self._one_by_one(msgs, items)
+            await self._one_by_one(msgs, items, ahead)
             return
         if deferred is None:
             return  # stopping: redelivered after ack_wait
@@ -193,8 +224,10 @@ class GatewayConsumer:
                 await msg.ack()
 
     async def _apply(
-        self, items: list[Inbound | Unreadable], may_wait: frozenset[str] = frozenset()
-    ) -> set[str]:
+        self, items: list[Inbound | Unreadable], ahead: SealedAhead,
+        may_wait: frozenset[str] = frozenset(),
+    ) -> set[str]:  # fmt: skip
+        started = await ahead.written()  # outside the transaction: its locks wait for no store
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await claim_inbox(conn, SERVICE, self._spec.durable, map(inbox_key, items))
             todo: list[Inbound | Unreadable] = []
@@ -209,12 +242,23 @@ class GatewayConsumer:
                     timedelta(seconds=self._options.clock_skew_seconds),
                     timedelta(days=self._options.capture_lead_days),
                 ),
+                samples=self._options.samples, ahead=ahead.by_item,
             )  # fmt: skip
             writes = await applier.apply(todo)
             await self._unclaim(conn, writes.deferred)
             self._verifier.remember(applier.devices)
+            if (
+                asyncio.get_running_loop().time() - started
+                > self._options.commit_samples_within_seconds
+            ):
+                ahead.rewrite()
+                raise StoreUnavailable(
+                    "the batch took too long to commit after writing its samples"
+                )
+        self._forget([*writes.unnamed, *sorted(ahead.keys_of(items) - writes.kept)])
+        SAMPLES_STORED.inc(len(writes.captures))
         count_rejected(writes.rejections)
-        ACCEPTED.labels("batch").inc(len(todo) - len(writes.rejections) - len(writes.deferred))
+        ACCEPTED.labels("batch").inc(len(todo) - applier.refused_items - len(writes.deferred))
         return set(writes.deferred)
 
     async def _unclaim(self, conn: asyncpg.Connection, keys: list[str]) -> None:
@@ -226,15 +270,47 @@ class GatewayConsumer:
                 keys,
             )
 
-    async def _until_applied(self, apply: Callable[[], Awaitable[T]]) -> T | None:
-        """Through a database outage the batch waits, held in progress, spending no attempt."""
-        return await until_applied(apply, self._pool, self._stop, (SERVICE, self._spec.durable))
+    def _forget(self, keys: list[str]) -> None:
+        """Objects no committed row names any more, removed after the commit (the sweeper
+        removes them later if this fails)."""
+        if not keys or self._options.samples is None:
+            return
+        task = asyncio.create_task(_delete_quietly(self._options.samples, keys))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
 
-    async def _one_by_one(self, msgs: list[Msg], items: list[Inbound | Unreadable]) -> None:
+    async def _until_applied(self, apply: Callable[[], Awaitable[T]]) -> T | None:
+        """Through an outage of the database or of the object store the batch waits, held in
+        progress, spending no attempt. If the store answers and the batch still fails to reach
+        it `STUCK_AFTER` times in a row, the error is no longer taken for an outage."""
+        label = (SERVICE, self._spec.durable)
+        streak = 0
+        while True:
+            try:
+                return await until_applied(apply, self._pool, self._stop, label)
+            except StoreUnavailable as error:
+                samples = self._options.samples
+                streak += 1
+                if samples is None or (streak >= STUCK_AFTER and await samples.reachable()):
+                    raise
+                if streak == 1:
+                    log.warning("%s/%s holds its batch until the sample store answers: %s",
+                                *label, error)  # fmt: skip
+            WAITING_FOR_SAMPLES.set(1)
+            try:
+                if not await samples.wait_until_reachable(self._stop):
+                    return None
+            finally:
+                WAITING_FOR_SAMPLES.set(0)
+            await asyncio.sleep(min(0.05 * streak, 1.0))
+
+    async def _one_by_one(
+        self, msgs: list[Msg], items: list[Inbound | Unreadable], ahead: SealedAhead
+    ) -> None:
         for msg, item in zip(msgs, items, strict=True):
             try:
                 # one by one, nothing waits: a culprit is being sought
-                if await self._until_applied(lambda item=item: self._apply([item])) is None:  # type: ignore[misc]
+                if await self._until_applied(lambda item=item: self._apply([item], ahead)) is None:  # type: ignore[misc]
                     return
                 await msg.ack()
             except Exception as error:

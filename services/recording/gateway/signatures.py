@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from services.recording.domain.inbound import Inbound
-from services.recording.domain.signing import SignatureCheck, ed25519_valid_all
-from services.recording.domain.verify import Device
+from contracts.gateway.inbound import Inbound
+from contracts.gateway.signing import SignatureCheck, ed25519_valid_all
+from contracts.gateway.verify import Device
 from services.recording.gateway.batch import Unreadable
 from services.recording.gateway.parent_watch import exit_with_parent
 

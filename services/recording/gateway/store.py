@@ -4,18 +4,12 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from contracts.events import GatewayCapture
+from contracts.gateway.chain import CaptureIdentity
+from contracts.gateway.verify import Device, Visit
 from services.recording.domain.completeness import slot_of
 from services.recording.domain.person import CaptureFacts, ExceptionFacts, Person
-from services.recording.domain.verify import Device, Visit
 
 PersonKey = tuple[str, str]
-CaptureIdentity = tuple[str, str, int, str, str]
-"""What makes two captures with one `capture_id` the same: visit, NIK, sequence, digests."""
-
-
-def capture_identity(data: GatewayCapture) -> CaptureIdentity:
-    return (data.visit_id, data.nik, data.sequence, data.sha256, data.chain_hash)
 
 
 async def load_devices(conn: asyncpg.Connection, device_ids: Iterable[str]) -> dict[str, Device]:

@@ -8,7 +8,15 @@ the captures that count are the same whatever the order of arrival.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from services.recording.domain.signing import GENESIS_HASH, next_chain_hash
+from contracts.events import GatewayCapture
+from contracts.gateway.signing import GENESIS_HASH, next_chain_hash
+
+CaptureIdentity = tuple[str, str, int, str, str]
+"""What makes two captures with one `capture_id` the same: visit, NIK, sequence, digests."""
+
+
+def capture_identity(data: GatewayCapture) -> CaptureIdentity:
+    return (data.visit_id, data.nik, data.sequence, data.sha256, data.chain_hash)
 
 
 @dataclass

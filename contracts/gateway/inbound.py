@@ -1,28 +1,29 @@
 """A gateway message read from its bytes: the envelope, the model of its data, or a rejection."""
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import Field, ValidationError
 
 from contracts import RawCloudEvent
 from contracts.events import GatewayCapture, GatewayException, GatewayService, GatewayVisitClosed
+from contracts.gateway import codec
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.signing import (
+    SignatureCheck,
+    SignedParts,
+    decode_sample,
+    signed_parts,
+)
 from contracts.subjects import (
     GATEWAY_CAPTURE,
     GATEWAY_EXCEPTION,
     GATEWAY_SERVICE,
     GATEWAY_VISIT_CLOSED,
     EventSpec,
-)
-from services.recording.domain.reasons import Reason, Rejected
-from services.recording.domain.signing import (
-    SignatureCheck,
-    SignedParts,
-    decode_sample,
-    signed_parts,
 )
 
 GatewayData = GatewayCapture | GatewayException | GatewayService | GatewayVisitClosed
@@ -34,6 +35,9 @@ SPECS_BY_KIND: dict[str, EventSpec] = {
 }
 TYPES_BY_KIND = {kind: spec.type for kind, spec in SPECS_BY_KIND.items()}
 MAX_SAMPLE_CHARS = 200_000  # the contract's bound on `sample`; larger is too large, not malformed
+# The contract's id alphabet. An id outside it is never written anywhere, not even echoed in a
+# rejection: a NUL fails every text or jsonb write, and with it the whole batch.
+_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
 
 
 class ReceivedCapture(GatewayCapture):
@@ -75,16 +79,23 @@ class Inbound:
         """What `ots.recording.rejected` calls `capture_id`: the id of the refused item."""
         for key in ("capture_id", "exception_id", "service_id", "visit_id"):
             if key in self.raw:
-                return str(self.raw[key])[:64]
+                return echoable(self.raw[key])
         return ""
+
+
+def echoable(value: object) -> str:
+    """An id from an untrusted message, as a rejection may repeat it: within the contract's
+    alphabet (cut to 64 characters), else nothing."""
+    text = str(value)[:64]
+    return text if _ID.fullmatch(text) else ""
 
 
 def subject_parts(subject: str) -> tuple[str, str]:
     """`ots.gateway.<device_id>.<kind>` → (device_id, kind); anything else → ("", "")."""
     parts = subject.split(".")
-    if len(parts) != 4 or parts[:2] != ["ots", "gateway"]:
+    if len(parts) != 4 or parts[:2] != ["ots", "gateway"] or not _ID.fullmatch(parts[2]):
         return "", ""
-    return parts[2][:64], parts[3]
+    return parts[2], parts[3]
 
 
 def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
@@ -93,16 +104,17 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
     spec = SPECS_BY_KIND.get(kind)
     if len(body) > max_bytes:
         raise Rejected(Reason.TOO_LARGE)
-    if spec is None:
+    if spec is None or b"\\u0000" in body:  # PostgreSQL stores no NUL, in text or jsonb
         raise Rejected(Reason.MALFORMED)
     try:
-        raw = RawCloudEvent.model_validate(orjson.loads(body))
+        raw = RawCloudEvent.model_validate(codec.loads(body))
         if raw.type != TYPES_BY_KIND[kind]:
             raise Rejected(Reason.MALFORMED)
         if len(str(raw.data.get("sample", ""))) > MAX_SAMPLE_CHARS:
             raise Rejected(Reason.TOO_LARGE)
         data = MODELS_BY_KIND[kind].model_validate(raw.data)
-    except (ValueError, ValidationError) as error:
+        signed = signed_parts(raw.data)
+    except (ValueError, ValidationError, RecursionError) as error:  # RecursionError: deep nesting
         raise Rejected(Reason.MALFORMED) from error
     return Inbound(
         raw.id,
@@ -111,7 +123,7 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
         raw.data,
         data,
         _sample_of(data),
-        signed_parts(raw.data),
+        signed,
         source=raw.source,
     )
 
@@ -130,9 +142,10 @@ def best_effort_ids(subject: str, body: bytes) -> tuple[str, str]:
     device_id, _ = subject_parts(subject)
     try:
         data = json.loads(body).get("data", {})
+        data = data if isinstance(data, dict) else {}
         item = next(
             (data[k] for k in ("capture_id", "exception_id", "service_id") if k in data), ""
         )
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         item = ""
-    return device_id, str(item)[:64]
+    return device_id, echoable(item)

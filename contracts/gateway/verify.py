@@ -10,11 +10,12 @@ skew, no earlier than the start of the visit's day (WIB). A message that carries
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from contracts.enums import Modality
 from contracts.events import GatewayCapture
+from contracts.gateway.inbound import Inbound
+from contracts.gateway.reasons import Reason, Rejected
+from contracts.gateway.signing import ed25519_valid, sample_digest
 from contracts.jember import WIB
-from services.recording.domain.inbound import Inbound
-from services.recording.domain.reasons import Reason, Rejected
-from services.recording.domain.signing import ed25519_valid, sample_digest
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,8 @@ def verify(
     check_visit_day(inbound, scheduled, bounds.lead)
     known.trusted_at(at)
     return scheduled
+
+
+def can_be_excepted(modality: Modality) -> bool:
+    """A face is always photographed: no exception stands in for it."""
+    return modality is not Modality.FACE

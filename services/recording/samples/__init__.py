@@ -1,0 +1,1 @@
+"""Biometric samples, sealed, in object storage: PostgreSQL keeps only their keys and hashes."""
