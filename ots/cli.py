@@ -8,6 +8,7 @@ from pathlib import Path
 
 from contracts.streams import ALL_BUCKETS, ALL_STREAMS
 from ots.dlq_cli import add_parser as add_dlq_parser
+from ots.dlq_cli import keygen as dlq_keygen
 from ots.dlq_cli import run_dlq
 from ots.embedded_env import load_runtime_env, local_settings
 from ots.recording_cli import add_parser as add_recording_parser
@@ -105,6 +106,8 @@ def offline_command(args: argparse.Namespace) -> int | None:
         return 0
     if args.command == "tokens" and args.tokens_command == "keygen":
         return tokens_keygen()
+    if args.command == "dlq" and args.dlq_command == "keygen":
+        return dlq_keygen()
     if args.command == "plan":
         from services.dispatch.offline import main as plan_main
 

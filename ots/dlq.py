@@ -3,6 +3,10 @@
 A replay publishes the original body to its original subject, so every durable consumer of
 that subject sees it again; those that applied it already find its CloudEvent id in their
 inbox and ignore it. The letter is deleted once the stream has acknowledged the replay.
+
+A letter whose original was masked is replayed from its sealed original (body and headers as
+they were), opened with the administrators' private key; without the key, or without a sealed
+original, it is kept.
 """
 
 import base64
@@ -19,7 +23,9 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter
 from contracts.streams import DLQ
 from contracts.subjects import DEAD_LETTER, GATEWAY_CAPTURE, envelope_model, spec_for_subject
+from ots_runtime.dead_letter import SEALED_HEADER, sealed_original_aad, unseal_plaintext
 from ots_runtime.redaction import REDACTED, redact_body, redact_text
+from ots_runtime.sealing import PrivateKey, SealError, kid_of, open_sealed
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # Headers JetStream adds to a stored copy, and expectations a replay could never meet.
@@ -39,17 +45,33 @@ class NotReplayable(Exception):
     """The letter cannot be replayed as it is: `reason` says why, and it stays in the DLQ."""
 
 
+class KeyMissing(NotReplayable):
+    """Its original is sealed, and the private key it was sealed to was not given."""
+
+
+Keys = dict[str, PrivateKey]
+
+
 @dataclass(frozen=True)
 class Letter:
     seq: int
     id: str
     dead: DeadLetter
+    sealed: str | None = None  # its original, sealed (the letter's `Ots-Sealed-Original`)
 
     @property
     def body(self) -> bytes:
         if self.dead.original_encoding == "base64":
             return base64.b64decode(self.dead.original)
         return self.dead.original.encode()
+
+
+@dataclass(frozen=True)
+class Original:
+    """A letter's original as it was published: what a replay publishes again."""
+
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -96,7 +118,7 @@ async def letters(js: JetStreamContext, service: str | None = None) -> list[Lett
         except NotFoundError:
             return found
         seq = raw.seq or seq
-        found.append(_read(seq, raw.subject or "", raw.data or b""))
+        found.append(_read(seq, raw.subject or "", raw.data or b"", raw.headers))
         seq += 1
 
 
@@ -105,19 +127,21 @@ async def get_letter(js: JetStreamContext, seq: int) -> Letter:
         raw = await js.get_msg(DLQ.name, seq=seq)
     except NotFoundError:
         raise LetterNotFound(seq) from None
-    read = _read(seq, raw.subject or "", raw.data or b"")
+    read = _read(seq, raw.subject or "", raw.data or b"", raw.headers)
     if isinstance(read, Unreadable):
         raise NotReplayable(f"sequence {seq} is not a dead letter: {read.problem}")
     return read
 
 
-def _read(seq: int, subject: str, data: bytes) -> Letter | Unreadable:
+def _read(
+    seq: int, subject: str, data: bytes, headers: dict[str, str] | None = None
+) -> Letter | Unreadable:
     try:
         event = envelope_model(DEAD_LETTER).model_validate_json(data)
     except ValidationError as error:
         return Unreadable(seq, subject, f"{error.error_count()} validation error(s)")
     assert isinstance(event.data, DeadLetter)
-    return Letter(seq, event.id, event.data)
+    return Letter(seq, event.id, event.data, (headers or {}).get(SEALED_HEADER))
 
 
 def one_line(text: str, limit: int = 80) -> str:
@@ -142,60 +166,121 @@ def redacted(found: Letter) -> dict[str, Any]:
         "error": redact_text(dead.error),
         "headers": {k: redact_text(v) for k, v in dead.headers.items()},
         "original": original,
+        "sealed_original": _sealed_to(found),
     }
 
 
-def replay_headers(found: Letter) -> dict[str, str]:
+def _sealed_to(found: Letter) -> str | None:
+    """Whose key the letter's original is sealed to, never the box itself."""
+    if found.sealed is None:
+        return None
+    try:
+        return f"sealed to DLQ key {kid_of(found.sealed)}"
+    except SealError as error:
+        return f"unreadable: {error}"
+
+
+def original(found: Letter, keys: Keys | None) -> Original:
+    """The original as it was published: its sealed copy opened with `keys`, or, if it was
+    never masked, the letter's own copy."""
+    if found.sealed is None:
+        if _REDACTED_MARKS.search(found.dead.original) or _REDACTED_MARKS.search(
+            json.dumps(found.dead.headers)
+        ):
+            raise NotReplayable(
+                "its personal data was masked and no sealed original was kept (the service "
+                "had no OTS_DLQ_PUBLIC_KEY, or the original was too large): its producer must "
+                "send it again"
+            )
+        return Original(found.body, dict(found.dead.headers))
+    try:
+        kid = kid_of(found.sealed)
+    except SealError as error:
+        raise NotReplayable(f"its sealed original is refused: {error}") from None
+    if not keys:
+        raise KeyMissing(
+            f"its original is sealed to DLQ key {kid}: give that private key "
+            "(OTS_DLQ_PRIVATE_KEY, or --key-file) to open it"
+        )
+    aad = sealed_original_aad(found.id, found.dead.service, found.dead.subject)
+    try:
+        plaintext = open_sealed(keys, found.sealed, aad)
+        headers, body = unseal_plaintext(plaintext)
+    except KeyError:
+        given = ", ".join(sorted(keys))
+        raise KeyMissing(
+            f"its original is sealed to DLQ key {kid}, not to the key(s) given ({given})"
+        ) from None
+    except (SealError, ValueError):
+        raise NotReplayable(
+            "its sealed original is refused: it does not open with DLQ key "
+            f"{kid} for this letter (altered, or moved from another letter)"
+        ) from None
+    return Original(body, headers)
+
+
+def shown_original(found: Letter, keys: Keys | None) -> dict[str, Any]:
+    """The original unmasked, for `ots dlq show --original` (an administrator, with the key)."""
+    opened = original(found, keys)
+    try:
+        body: Any = opened.body.decode("utf-8")
+    except UnicodeDecodeError:
+        body = {"base64": base64.b64encode(opened.body).decode()}
+    return {"seq": found.seq, "id": found.id, "subject": found.dead.subject,
+            "headers": opened.headers, "body": body}  # fmt: skip
+
+
+def replay_headers(found: Letter, headers: dict[str, str] | None = None) -> dict[str, str]:
     """The original headers, but a fresh `Nats-Msg-Id`: JetStream would drop the replay as
     a duplicate of the original inside its duplicate window. Fixed per letter, so replaying
     one letter twice (two operators, or a retry after a lost reply) publishes it once; the
     letter id keeps it unique should the DLQ stream be recreated and its sequences restart."""
     kept = {
         k: v
-        for k, v in found.dead.headers.items()
+        for k, v in (found.dead.headers if headers is None else headers).items()
         if k not in _DROPPED_HEADERS and not k.startswith(_DROPPED_PREFIXES)
     }
     return {**kept, "Nats-Msg-Id": f"replay.{found.seq}.{found.id}"}
 
 
-def _not_replayable(found: Letter) -> str | None:
-    dead = found.dead
-    if spec_for_subject(dead.subject) in (None, DEAD_LETTER):
-        return f"{dead.subject} is not a subject of the contract"
-    if spec_for_subject(dead.subject) == GATEWAY_CAPTURE:
-        try:
-            kept_sample = "sample" in json.loads(dead.original)["data"]
-        except (ValueError, TypeError, KeyError):
-            kept_sample = False
-        if not kept_sample:
-            return "the biometric sample is never kept: the device must send the capture again"
-    if _REDACTED_MARKS.search(dead.original):
-        return "its personal data was taken out: its producer must send it again"
-    return None
+def _without_its_sample(subject: str, body: bytes) -> bool:
+    if spec_for_subject(subject) != GATEWAY_CAPTURE:
+        return False
+    try:
+        return "sample" not in json.loads(body)["data"]
+    except (ValueError, TypeError, KeyError):
+        return True
 
 
-async def replay(js: JetStreamContext, seq: int) -> Replayed:
+async def replay(js: JetStreamContext, seq: int, keys: Keys | None = None) -> Replayed:
     """Publish letter `seq`'s original to its subject, then delete the letter."""
     found = await get_letter(js, seq)
-    reason = _not_replayable(found)
-    if reason is not None:
-        raise NotReplayable(reason)
-    ack = await js.publish(found.dead.subject, found.body, headers=replay_headers(found))
+    if spec_for_subject(found.dead.subject) in (None, DEAD_LETTER):
+        raise NotReplayable(f"{found.dead.subject} is not a subject of the contract")
+    opened = original(found, keys)
+    if _without_its_sample(found.dead.subject, opened.body):
+        raise NotReplayable(
+            "the biometric sample is never kept: the device must send the capture again"
+        )
+    headers = replay_headers(found, opened.headers)
+    ack = await js.publish(found.dead.subject, opened.body, headers=headers)
     # Replayed and deleted meanwhile by someone else? The msg id made it one publish.
     with contextlib.suppress(NotFoundError):
         await js.delete_msg(DLQ.name, seq)
     return Replayed(
-        seq=seq, subject=found.dead.subject, event_id=_event_id(found.body),
+        seq=seq, subject=found.dead.subject, event_id=_event_id(opened.body),
         stream=ack.stream, stream_seq=ack.seq, duplicate=bool(ack.duplicate),
     )  # fmt: skip
 
 
-async def replay_all(js: JetStreamContext, service: str | None = None) -> list[Replayed | Skipped]:
+async def replay_all(
+    js: JetStreamContext, service: str | None = None, keys: Keys | None = None
+) -> list[Replayed | Skipped]:
     """Every letter (of `service`), oldest first; those that cannot be replayed are kept."""
     results: list[Replayed | Skipped] = []
     for found in await letters(js, service):
         try:
-            results.append(await replay(js, found.seq))
+            results.append(await replay(js, found.seq, keys))
         except (NotReplayable, LetterNotFound) as error:
             subject = found.dead.subject if isinstance(found, Letter) else found.subject
             results.append(Skipped(found.seq, subject, str(error)))

@@ -1,36 +1,76 @@
-"""`ots dlq list|show|replay|purge`: the arguments and the printing around `ots.dlq`."""
+"""`ots dlq list|show|replay|purge|keygen`: the arguments and the printing around `ots.dlq`."""
 
 import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from nats.js import JetStreamContext
 
 from contracts.streams import DLQ
 from ots import dlq
 from ots_runtime.broker import connect
+from ots_runtime.sealing import PrivateKey, private_keys, public_text
 from ots_runtime.settings import Settings
 
 Subparsers = argparse._SubParsersAction  # argparse names no public type for it
 
 
 def add_parser(sub: "Subparsers[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("dlq", help="dead letters: list, show (redacted), replay, purge")
+    p = sub.add_parser("dlq", help="dead letters: list, show (redacted), replay, purge, keygen")
     commands = p.add_subparsers(dest="dlq_command", required=True)
     listing = commands.add_parser("list", help="one line per dead letter")
     listing.add_argument("--service", help="only this service's letters")
     show = commands.add_parser("show", help="one letter as JSON, personal data redacted")
     show.add_argument("seq", type=_sequence, help=f"its sequence in {DLQ.name}")
+    show.add_argument(
+        "--original", action="store_true",
+        help="its original unmasked, opened with the DLQ private key (administrators only)",
+    )  # fmt: skip
+    _key_file(show)
     replay = commands.add_parser(
         "replay", help="publish originals to their subjects again, then delete the letters"
     )
     replay.add_argument("seq", type=_sequence, nargs="?", help="one letter, by sequence")
     replay.add_argument("--all", action="store_true", help="every letter (of --service)")
     replay.add_argument("--service", help="with --all: only this service's letters")
+    _key_file(replay)
     purge = commands.add_parser("purge", help="delete dead letters (after confirmation)")
     purge.add_argument("--service", help="only this service's letters")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser(
+        "keygen",
+        help="print a new key pair for sealed originals (OTS_DLQ_PUBLIC_KEY, _PRIVATE_KEY)",
+    )
+
+
+def _key_file(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--key-file", type=Path,
+        help="the DLQ private key(s), `kid:<base64>`, one a line (default OTS_DLQ_PRIVATE_KEY)",
+    )  # fmt: skip
+
+
+def keygen() -> int:
+    private = PrivateKey.generate()
+    print(f"OTS_DLQ_PUBLIC_KEY={public_text(private.public)}")
+    print(f"OTS_DLQ_PRIVATE_KEY={private.text()}")
+    return 0
+
+
+def keys_of(args: argparse.Namespace, settings: Settings) -> dlq.Keys | None:
+    """The private keys given: `--key-file`, else `OTS_DLQ_PRIVATE_KEY`, else none."""
+    key_file: Path | None = getattr(args, "key_file", None)
+    if key_file is not None:
+        try:
+            text = key_file.read_text()
+        except OSError as error:
+            raise ValueError(f"--key-file {key_file}: {error.strerror}") from None
+        return private_keys(text, f"--key-file {key_file}")
+    if settings.dlq_private_key:
+        return private_keys(settings.dlq_private_key)
+    return None
 
 
 def _sequence(text: str) -> int:
@@ -47,7 +87,7 @@ async def run_dlq(args: argparse.Namespace, settings: Settings) -> int:
     nc = await connect(settings.nats_url, name="ots-dlq", user=settings.nats_user,
                        password=settings.nats_password)  # fmt: skip
     try:
-        return await command(args, nc.jetstream())
+        return await command(args, nc.jetstream(), keys_of(args, settings))
     except (ValueError, dlq.LetterNotFound, dlq.NotReplayable) as error:
         print(f"ots dlq: {error}", file=sys.stderr)
         return 1
@@ -55,15 +95,25 @@ async def run_dlq(args: argparse.Namespace, settings: Settings) -> int:
         await nc.close()
 
 
-async def command(args: argparse.Namespace, js: JetStreamContext) -> int:
+async def command(
+    args: argparse.Namespace, js: JetStreamContext, keys: dlq.Keys | None = None
+) -> int:
     if args.dlq_command == "list":
         return await list_letters(js, args.service)
     if args.dlq_command == "show":
-        found = dlq.redacted(await dlq.get_letter(js, args.seq))
-        print(json.dumps(found, indent=2, ensure_ascii=False))
+        letter = await dlq.get_letter(js, args.seq)
+        if args.original:
+            try:
+                shown = dlq.shown_original(letter, keys)
+            except dlq.NotReplayable as error:
+                print(f"ots dlq show: no original of {args.seq}: {error}", file=sys.stderr)
+                return 1
+        else:
+            shown = dlq.redacted(letter)
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         return 0
     if args.dlq_command == "replay":
-        return await replay(js, args)
+        return await replay(js, args, keys)
     return await purge(js, args.service, yes=args.yes)
 
 
@@ -100,7 +150,7 @@ def _describe(result: dlq.Replayed | dlq.Skipped) -> str:
     )
 
 
-async def replay(js: JetStreamContext, args: argparse.Namespace) -> int:
+async def replay(js: JetStreamContext, args: argparse.Namespace, keys: dlq.Keys | None) -> int:
     if args.all == (args.seq is not None):
         print("ots dlq replay: give either SEQ or --all", file=sys.stderr)
         return 2
@@ -108,9 +158,13 @@ async def replay(js: JetStreamContext, args: argparse.Namespace) -> int:
         if args.service:
             print("ots dlq replay: --service goes with --all", file=sys.stderr)
             return 2
-        print(_describe(await dlq.replay(js, args.seq)))
+        try:
+            print(_describe(await dlq.replay(js, args.seq, keys)))
+        except dlq.NotReplayable as error:
+            print(f"ots dlq replay: kept {args.seq}: {error}", file=sys.stderr)
+            return 1
         return 0
-    results = await dlq.replay_all(js, args.service)
+    results = await dlq.replay_all(js, args.service, keys)
     for result in results:
         print(_describe(result))
     kept = sum(isinstance(r, dlq.Skipped) for r in results)

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from ots_runtime import db
 from ots_runtime.broker import ConsumerSpec, streams_present
 from ots_runtime.consumer import BatchApply, EventConsumer, Handler
+from ots_runtime.dead_letter import seal_originals_to
 from ots_runtime.max_deliveries import InboxKeys, MaxDeliveriesWatcher, Redact
 from ots_runtime.outbox import OutboxRelay
 from ots_runtime.pruning import run_pruner
@@ -122,6 +123,7 @@ async def start_runtime(
     handlers of their own (`also`), each a FastStream subscriber kept running; the watcher of
     their max-deliveries advisories; the outbox relay."""
     nats_url, database_url = settings.require_urls()
+    seal_originals_to(settings, service)
     pool = await db.create_pool(database_url, max_size=pool_size, reset_sessions=reset_sessions)
     user, password = settings.nats_user, settings.nats_password
     broker = make_broker(nats_url, name=f"ots-{service}", user=user, password=password)

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # At most two years: revocations live on OTS_EVENTS (three years), longer than any token.
     token_ttl_days: int = Field(default=90, ge=1, le=730)
     token_revocation_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Dead letters (ots_runtime/dead_letter.py): services seal a masked original to the
+    # public key, `kid:<base64 X25519 key>`; unset, such letters cannot be replayed. The
+    # private key(s) only where an administrator runs `ots dlq replay`/`show --original`.
+    dlq_public_key: str | None = None
+    dlq_private_key: str | None = Field(default=None, repr=False)
     embedded_nats_port: int = 14222
     embedded_postgres_port: int = 15432
     data_dir: str = ".ots"

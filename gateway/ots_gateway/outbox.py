@@ -52,12 +52,9 @@ CREATE TABLE IF NOT EXISTS chains (
 );
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-TRANSIENT = (
-    TimeoutError, asyncio.TimeoutError, nats.errors.ConnectionClosedError,
-    nats.errors.NoRespondersError, nats.errors.TimeoutError, nats.errors.StaleConnectionError,
-    nats.errors.ConnectionReconnectingError, nats.errors.OutboundBufferLimitError,
-    ConnectionError, OSError,
-)  # fmt: skip
+TRANSIENT = (nats.errors.Error, OSError, TimeoutError, asyncio.TimeoutError)
+"""NATS away, reconnecting, or up before its JetStream (no responders): wait and send again.
+JetStream's own refusals (`APIError`) are sorted out before, in `_send`."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The operators' HTTP API: visits, teams and devices, behind role-scoped bearer tokens."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -70,6 +70,7 @@ def bind_requester(visit: NewVisit, who: Principal) -> NewVisit:
     return visit.model_copy(update={"requester": requester})
 
 
+FIRST_LISTABLE_DAY = date(1, 1, 2)
 FORBIDDEN = "This token's role may not do this."
 NO_VISIT = "No such visit, or not one this token's agency requested."
 CREATE_VISIT = problem_responses({
@@ -161,7 +162,8 @@ async def create_visit(visit: NewVisit, request: Request) -> JSONResponse:
         case "already_recorded":
             raise already_recorded(visit, outcome)
         case "key_reused":
-            raise Problem(409, "Idempotency-Key reused", "this key was used with another body")
+            raise Problem(409, "Idempotency-Key reused", "this key was used with another body",
+                          code="idempotency_key_reused")  # fmt: skip
     raise Problem(503, "Try again", "a concurrent request got in the way; retry with the same key")
 
 
@@ -192,7 +194,8 @@ async def list_visits(
             args.append(str(value))
             where.append(f"{column} = ${len(args)}")
     if since is not None:
-        args.append(datetime.combine(since, datetime.min.time(), WIB))
+        # Midnight WIB of 0001-01-01 is before datetime's range in UTC; nothing is that old.
+        args.append(datetime.combine(max(since, FIRST_LISTABLE_DAY), datetime.min.time(), WIB))
         where.append(f"created_at >= ${len(args)}")
     if cursor:
         args.extend(decode_cursor(cursor))

@@ -40,7 +40,7 @@ def already_open(visit_id: str) -> Problem:
     return Problem(
         409, "Person already in an open request",
         f"a resident of this request is already in open request {visit_id}",
-        conflicting_visit_id=visit_id,
+        code="resident_open", conflicting_visit_id=visit_id,
     )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ ACCEPTED = Counter(
 )
 
 SAMPLES_STORED = Counter(
-    "ots_recording_samples_stored_total", "Captures stored, each with its sealed sample's object"
+    "ots_recording_samples_stored_total",
+    "Captures stored (a kept one with its sealed sample's object in the store)",
 )
 SAMPLES_SWEPT = Counter(
     "ots_recording_samples_swept_total",

@@ -156,3 +156,16 @@ def test_the_console_reaches_dispatch_and_metrics_where_the_settings_say() -> No
                      bind_host="0.0.0.0", metrics_port=9083, _env_file=None)  # fmt: skip
     assert service_url(apart, "dispatch") == "http://dispatch:8081"
     assert service_url(apart, "metrics") == "http://127.0.0.1:9083"  # as `ots run` starts it
+
+
+def test_a_conflict_about_one_resident_is_said_by_its_code_next_to_their_nik() -> None:
+    answer = Answer(409, {
+        "title": "Person already recorded", "detail": "residents.0 was recorded in visit ...",
+        "code": "already_recorded", "field": "residents.0.nik",
+        "conflicting_visit_id": "v-1", "recorded_on": "2026-11-30",
+    })  # fmt: skip
+    assert answer.field_errors(INDONESIAN) == {
+        "residents.0.nik": "Warga ini sudah direkam pada Senin, 30 November 2026 (kunjungan v-1): "
+        "merekamnya lagi akan memblokir kartunya. Layanan lain tetap diterima untuknya; operator "
+        "dapat memberi pengecualian."
+    }

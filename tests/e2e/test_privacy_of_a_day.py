@@ -94,7 +94,7 @@ async def test_no_dead_letter_nor_log_line_of_a_day_holds_a_full_nik_or_a_name(
         js = nc.jetstream()
         for subject, body in bad_messages(people, visit_id):
             await js.publish(subject, body, headers={"Nats-Msg-Id": str(uuid.uuid4())})
-        intruder = SimulatedDevice("gw-intruder")  # never enrolled: refused, and logged
+        intruder = SimulatedDevice("gw-intruder")  # never enrolled: refused, its NIK nowhere
         forged = intruder.capture(visit_id, people[0].nik, Modality.FACE)
         await js.publish(forged.subject, forged.body, headers={"Nats-Msg-Id": forged.msg_id})
 

@@ -11,9 +11,10 @@ changes nothing of substance must still be refused. No error may be logged: a ba
 is re-applied message by message, five times over, which is how a consumer stalls.
 
 Accounting: a message dead-lettered is found by its place in the work queue; a refusal names its
-subject's device, so the refusals on each device must match, one for one, the hostile messages
-sent on that device's subject (each stranger device carries exactly one). Exact repeats of honest
-messages (the same CloudEvents id) are the one thing absorbed without a word: they change nothing.
+subject's device and the item (capture, exception, service) it could read, so the refusals must
+match the hostile messages one for one by device and item (each stranger device carries exactly
+one message; most items are ids of their own). Exact repeats of honest messages (the same
+CloudEvents id) are the one thing absorbed without a word: they change nothing.
 """
 
 import asyncio
@@ -63,6 +64,8 @@ OTHER_TEAM = "team-99"
 KINDS = ("capture", "exception", "service", "visit-closed")
 ENVELOPE_KEYS = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")  # the contract's `Id`
+MAX_BYTES = 256 * 1024  # recording's limit on a gateway message; it reads no further
+ITEM_KEYS = ("capture_id", "exception_id", "service_id")
 PLACES = st.integers(0, 9_999)  # where in a body, in ten-thousandths: bodies vary in length
 NOT_BASE64 = st.text(alphabet="ABCabc019+/=-_ .!\u00e9\x00", min_size=1, max_size=40)
 WRONG_TYPES = st.one_of(
@@ -411,6 +414,18 @@ def honest_visit(stage: Stage) -> list[GatewayMessage]:
     ]
 
 
+def named_item(message: Outgoing) -> str:
+    """The item a refusal names, as the contract's `ots.recording.rejected` does: the id of the
+    capture, exception or service if the body can be read that far."""
+    try:
+        data = json.loads(message.body[:MAX_BYTES])["data"]
+        value = next(data[key] for key in ITEM_KEYS if key in data)
+    except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
+        return ""
+    text = str(value)[:64]
+    return text if DEVICE_ID.fullmatch(text) else ""
+
+
 def interleave(hostile_ones: list[Outgoing], honest: list[GatewayMessage]) -> list[Outgoing]:
     """The honest messages spread evenly through the hostile ones, each followed half a stride
     later by an exact repeat (the same CloudEvents id, as a tablet re-sending after a timeout)."""
@@ -500,6 +515,16 @@ async def test_hostile_gateway_messages_are_each_refused_or_dead_lettered_and_th
     missing = {d: sent[d] - accounted[d] for d in sent if sent[d] != accounted[d]}
     assert not missing, f"hostile messages neither refused nor dead-lettered: {missing}"
     assert set(accounted) <= set(sent)
+    # And one for one by the item each refusal names, wherever a message's item can be read (a
+    # close names its visit, the same for all: counted with those that name nothing).
+    visits = {stage.visit_id, stage.forge.foreign_visit}
+    refused = [m for seq, m in hostile_by_seq.items() if seq not in letters]
+    named = Counter((r["device_id"], "" if r["capture_id"] in visits else r["capture_id"])
+                    for r in refusals)  # fmt: skip
+    expected = Counter((m.device, named_item(m)) for m in refused)
+    print(f"{sum(n for (_, item), n in expected.items() if item)} refusals matched by their item")
+    assert named == expected, {k: (named[k], expected[k]) for k in named | expected
+                               if named[k] != expected[k]}  # fmt: skip
     # The honest visit, exactly: both residents recorded, the third absent, nothing counted twice.
     completed = await stage_events(stage, "ots.recording.completed", expect=2)
     assert sorted((c["data"]["nik"], c["data"]["quality"]["finger"]) for c in completed) == sorted(

@@ -113,6 +113,7 @@ async def test_a_person_already_in_an_open_request_is_refused_naming_it(
     second = await intake.post("/v1/visits", json=body, headers=bearer(tokens.other_agency))
     assert second.status_code == 409
     assert second.json()["conflicting_visit_id"] == first.json()["visit_id"]
+    assert second.json()["code"] == "resident_open"
 
 
 async def test_a_cancelled_request_frees_its_residents(
@@ -144,7 +145,7 @@ async def test_the_same_idempotency_key_and_body_return_the_first_answer_across_
         other = await client.post("/v1/visits", json=a_home_visit(), headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json()["visit_id"] == first.json()["visit_id"]
-    assert other.status_code == 409
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
 
 
 async def test_teams_and_devices_are_published_and_operators_only(

@@ -106,6 +106,19 @@ async def test_the_sweeper_removes_only_objects_no_row_names_once_past_the_grace
     assert await objects(samples, scene.visit_id) == {named}
 
 
+async def test_a_round_sweeps_the_recent_visits_and_a_full_sweep_also_the_older_ones(
+    scene: Scene, samples: SampleStore
+) -> None:
+    recent = sample_key(scene.visit_id, b"left by a crash during today's visit")
+    older = sample_key("visit-done-long-ago", b"left by a purge cut short")
+    await samples.put_all({recent: b"today", older: b"long ago"})
+
+    assert await sweep_once(scene.db, samples, timedelta(0), everything=False) == 1
+    assert await objects(samples) & {recent, older} == {older}
+    assert await sweep_once(scene.db, samples, timedelta(0)) == 1
+    assert await objects(samples) & {recent, older} == set()
+
+
 def test_production_refuses_to_start_without_an_object_store() -> None:
     config = RecordingSettings(env="production", biometric_keys=BIOMETRIC_KEYS,
                                biometric_active_key=BIOMETRIC_ACTIVE_KEY)  # fmt: skip

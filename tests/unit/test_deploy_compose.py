@@ -197,3 +197,10 @@ def test_the_example_env_file_names_every_variable_compose_requires() -> None:
     example = (DEPLOY / ".env.example").read_text()
     listed = set(re.findall(r"^(\w+)=", example, re.MULTILINE))
     assert required <= listed
+
+
+def test_the_console_reaches_dispatch_and_metrics_on_their_ports() -> None:
+    environment = service("intake")["environment"]
+    for variable, name in (("OTS_DISPATCH_URL", "dispatch"), ("OTS_METRICS_URL", "metrics")):
+        port = service(name)["environment"][f"OTS_{name.upper()}_PORT"]
+        assert environment[variable] == f"http://{name}:{port}"

@@ -372,3 +372,13 @@ def test_postgres_is_a_three_instance_cloudnativepg_cluster_with_synchronous_rep
     # CloudNativePG names the application user's secret <cluster>-app: what the pods read.
     ref = pod_spec("intake")["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]
     assert ref["name"] == f"{cluster['metadata']['name']}-app"
+
+
+def test_the_console_reaches_dispatch_and_metrics_through_their_services() -> None:
+    (container,) = pod_spec("intake")["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    services = resources("Service")
+    for variable, name, port in (("OTS_DISPATCH_URL", "ots-dispatch", 8081),
+                                 ("OTS_METRICS_URL", "ots-metrics", 8083)):  # fmt: skip
+        assert env[variable] == f"http://{name}:{port}"
+        assert port in [p["port"] for p in services[name]["spec"]["ports"]]

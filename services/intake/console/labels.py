@@ -207,6 +207,13 @@ PROBLEMS: Mapping[str, str] = {
         "recording them again would block their card. Other services are accepted for them; an "
         "operator may override."
     ),
+    "resident_open": N_(
+        "A resident of this request is already in open request %(conflicting_visit_id)s: wait "
+        "for it, or cancel it first."
+    ),
+    "idempotency_key_reused": N_(
+        "This form was already sent with other answers: reload the page and send it again."
+    ),
     # the API's schema, as pydantic names its error types
     "missing": N_("Required."),
     "string_too_short": N_("At least %(min_length)s characters."),

@@ -105,8 +105,11 @@ async def submit(request: Request, visitor: Annotated[Visitor, Depends(requester
     if answer.ok:
         return redirect(request, f"{PATH}/visits/{answer.body['visit_id']}")
     errors = renumbered(answer.field_errors(language_of(request)), form)
-    if answer.status == 409 and "conflicting_visit_id" in answer.body:
-        errors.setdefault("residents", str(answer.body.get("detail", "")))
+    if answer.status == 409 and "field" not in answer.body:
+        detail = str(answer.body.get("detail", ""))
+        errors.setdefault(
+            "residents", language_of(request).problem(answer.body.get("code"), answer.body, detail)
+        )
     values = _form_values(form) | {"idempotency_key": uuid.uuid4().hex}  # nothing was kept
     if visitor.who.role is Role.AGENCY:
         values["requester.agency_name"] = visitor.who.agency

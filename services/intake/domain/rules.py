@@ -4,8 +4,8 @@ Each problem names its field as a dotted path into the request body: `residents.
 says what is wrong twice: in English (`message`) and as a stable `code` with the `params` a
 client needs to say it in its own language (the console's catalogues)."""
 
-from collections.abc import Callable, Iterator, Mapping
 import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType

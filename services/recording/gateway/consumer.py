@@ -127,7 +127,7 @@ async def _delete_quietly(samples: SampleStore, keys: list[str]) -> None:
     try:
         await samples.delete_all(keys)
     except Exception as error:
-        log.warning("%d replaced sample(s) left to the sweeper: %s", len(keys), error)
+        log.warning("%d unneeded sample object(s) left to the sweeper: %s", len(keys), error)
 
 
 def inbox_key(item: Inbound | Unreadable) -> str:

@@ -63,10 +63,10 @@ CAPTURE_COLUMNS = (
 async def flush(
     conn: asyncpg.Connection, samples: SampleStore | None, writes: Writes, people: list[Person]
 ) -> None:
-    """Statements with nothing to write are skipped: each would cost a round trip. The samples
-    are written while the rows are copied, and both are done before the transaction may
-    commit: a row never names an object that is not there. An object whose row never commits
-    is removed by the sweeper (`samples.sweeper`)."""
+    """Statements with nothing to write are skipped: each would cost a round trip. A kept
+    sample not yet written ahead (`samples.ahead`) is written while the rows are copied; either
+    way every object is written before the transaction may commit: a row never names an object
+    that is not there. An object whose row never commits is removed by `samples.sweeper`."""
     keep = set().union(*(p.samples_to_keep() for p in people)) if people else set()
     linked = set().union(*(p.captures.keys() - {h.capture_id for h in p.held()} for p in people))
     if writes.captures:

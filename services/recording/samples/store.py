@@ -12,13 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import obstore
-from obstore.exceptions import (
-    InvalidPathError,
-    NotFoundError,
-    PermissionDeniedError,
-    UnauthenticatedError,
-    UnknownConfigurationKeyError,
-)
+from obstore.exceptions import InvalidPathError, NotFoundError, UnknownConfigurationKeyError
 from obstore.store import LocalStore, S3Store
 
 from ots_runtime.supervision import pause
@@ -41,11 +35,10 @@ class StoreUnavailable(Exception):
     """The object store did not answer (down, unreachable, overloaded): try again later."""
 
 
-# Errors that are about the request or the configuration, not the store's availability.
-_NOT_AN_OUTAGE = (
-    NotFoundError, InvalidPathError, PermissionDeniedError, UnauthenticatedError,
-    UnknownConfigurationKeyError, FileNotFoundError,
-)  # fmt: skip
+# Errors that are about the request, not the store's availability. A store refusing our
+# credentials is held for like an outage: captures wait for the operator's fix, not for the
+# dead-letter queue.
+_NOT_AN_OUTAGE = (NotFoundError, InvalidPathError, UnknownConfigurationKeyError, FileNotFoundError)
 
 
 @dataclass(frozen=True)

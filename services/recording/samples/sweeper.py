@@ -5,10 +5,16 @@ leaves objects behind that no row will ever name; so does a replaced sample whos
 after the commit failed. A batch gives up rather than commit later than half the grace after
 writing its samples (`GatewayOptions.commit_samples_within_seconds`), so an object this old
 whose key no row holds is never going to be named. One replica sweeps at a time.
+
+Listing the whole store grows with everything it holds, so a round lists only the prefixes of
+the visits still open or completed within `RECENT` (where batches write); about once a day
+(at random, so that restarts and replicas do not matter) a round lists everything, for what a
+crash left under an older visit (a late upload's batch, a purge cut short).
 """
 
 import asyncio
 import logging
+import random
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,22 +26,43 @@ from services.recording.samples.store import SampleStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 LOCK = "ots.recording.samples-sweeper"
+RECENT = timedelta(days=2)
+EVERYTHING_EVERY = 24 * 3600.0  # seconds, on average
 
 
-async def sweep_once(pool: asyncpg.Pool, samples: SampleStore, grace: timedelta) -> int:
-    """The number of objects removed; 0 if another replica is sweeping."""
+async def sweep_once(
+    pool: asyncpg.Pool, samples: SampleStore, grace: timedelta, *, everything: bool = True
+) -> int:
+    """The number of objects removed (under the recent visits only, unless `everything`); 0 if
+    another replica is sweeping."""
     async with pool.acquire() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK):
             return 0
         try:
-            return await _sweep(conn, samples, datetime.now(UTC) - grace)
+            prefixes = [None] if everything else await _recent_visits(conn)
+            cutoff, removed = datetime.now(UTC) - grace, 0
+            for prefix in prefixes:
+                removed += await _sweep(conn, samples, cutoff, prefix)
+            SAMPLES_SWEPT.inc(removed)
+            return removed
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
 
 
-async def _sweep(conn: asyncpg.Connection, samples: SampleStore, cutoff: datetime) -> int:
+async def _recent_visits(conn: asyncpg.Connection) -> list[str | None]:
+    rows = await conn.fetch(
+        "SELECT visit_id FROM recording.visits"
+        " WHERE completed_at IS NULL OR completed_at > now() - $1::interval ORDER BY visit_id",
+        RECENT,
+    )
+    return [r["visit_id"] for r in rows]
+
+
+async def _sweep(
+    conn: asyncpg.Connection, samples: SampleStore, cutoff: datetime, prefix: str | None
+) -> int:
     removed = 0
-    async for page in samples.listing():
+    async for page in samples.listing(prefix):
         old = [o.key for o in page if o.last_modified < cutoff and "/" in o.key]
         if not old:
             continue
@@ -49,7 +76,6 @@ async def _sweep(conn: asyncpg.Connection, samples: SampleStore, cutoff: datetim
         unnamed = [key for key in old if key not in named]
         await samples.delete_all(unnamed)
         removed += len(unnamed)
-    SAMPLES_SWEPT.inc(removed)
     return removed
 
 
@@ -59,7 +85,10 @@ async def run_sweeper(
     """Sweeps every `every` seconds; an outage of the store or the database skips a round."""
     while not stop.is_set():
         try:
-            removed = await sweep_once(pool, samples, timedelta(seconds=grace))
+            everything = random.random() < every / EVERYTHING_EVERY
+            removed = await sweep_once(
+                pool, samples, timedelta(seconds=grace), everything=everything
+            )
         except (StoreUnavailable, OSError, asyncpg.PostgresConnectionError) as error:
             log.warning("samples sweep skipped: %s", error)
         else:
