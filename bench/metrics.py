@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import uvloop
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
@@ -40,6 +41,7 @@ from ots_runtime.broker import connect, ensure_consumer, provision
 from ots_runtime.consumer import EventConsumer
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from ots_runtime.migrations import migrate
+from ots_runtime.process import tune_garbage_collector
 from ots_runtime.subscriber import Durable, consuming
 from services.metrics.app import MIGRATIONS
 from services.metrics.consumer import BATCH_SIZE, CONSUMER, SUBSCRIPTION
@@ -148,6 +150,7 @@ async def counts_are_exact(pool: asyncpg.Pool, visits: int) -> bool:
 
 
 async def measure(nats_url: str, database_url: str, visits: int, rounds: int) -> bool:
+    tune_garbage_collector()  # as the service does at start (ots_runtime.service)
     nc = await connect(nats_url, name="ots-bench-metrics")
     js = nc.jetstream()
     await provision(js, [CONSUMER])
@@ -187,7 +190,7 @@ def main() -> int:
         nats = EmbeddedNats(work / "nats").start()
         postgres = EmbeddedPostgres(work / "pg" / "data").start()
         try:
-            exact = asyncio.run(measure(nats.url, postgres.url, visits, rounds))
+            exact = uvloop.run(measure(nats.url, postgres.url, visits, rounds))
         finally:
             postgres.stop()
             nats.stop()

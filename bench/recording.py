@@ -60,6 +60,7 @@ from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from ots_runtime.outbox import OutboxRelay
+from ots_runtime.process import tune_garbage_collector
 from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable, consuming
 from services.recording.app import gateway_options
@@ -297,6 +298,7 @@ async def unavoidable_us(
 
 
 async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> int:
+    tune_garbage_collector()  # as the service does at start (ots_runtime.service)
     js, db = await setup(nats_url, database_url)
     device = SimulatedDevice("gw-bench-01")
     await enrol(db, device)

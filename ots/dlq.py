@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter
 from contracts.streams import DLQ
 from contracts.subjects import DEAD_LETTER, GATEWAY_CAPTURE, envelope_model, spec_for_subject
-from ots_runtime.dead_letter import SEALED_HEADER, sealed_original_aad, unseal_plaintext
+from ots_runtime.dead_letter import SEALED_ATTRIBUTE, sealed_original_aad, unseal_plaintext
 from ots_runtime.redaction import REDACTED, redact_body, redact_text
 from ots_runtime.sealing import PrivateKey, SealError, kid_of, open_sealed
 
@@ -32,6 +32,7 @@ SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _DROPPED_HEADERS = ("Nats-Msg-Id", "Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp",
                     "Nats-Subject", "Nats-Last-Sequence", "Nats-Num-Pending")  # fmt: skip
 _DROPPED_PREFIXES = ("Nats-Expected-",)
+_NO_SAMPLE = "the biometric sample is never kept: the device must send the capture again"
 _REDACTED_MARKS = re.compile(rf"\*{{12}}[0-9]{{4}}|{re.escape(REDACTED)}")  # left by redaction
 
 
@@ -57,7 +58,7 @@ class Letter:
     seq: int
     id: str
     dead: DeadLetter
-    sealed: str | None = None  # its original, sealed (the letter's `Ots-Sealed-Original`)
+    sealed: str | None = None  # its original, sealed (the letter's `otssealedoriginal`)
 
     @property
     def body(self) -> bytes:
@@ -118,7 +119,7 @@ async def letters(js: JetStreamContext, service: str | None = None) -> list[Lett
         except NotFoundError:
             return found
         seq = raw.seq or seq
-        found.append(_read(seq, raw.subject or "", raw.data or b"", raw.headers))
+        found.append(_read(seq, raw.subject or "", raw.data or b""))
         seq += 1
 
 
@@ -127,21 +128,22 @@ async def get_letter(js: JetStreamContext, seq: int) -> Letter:
         raw = await js.get_msg(DLQ.name, seq=seq)
     except NotFoundError:
         raise LetterNotFound(seq) from None
-    read = _read(seq, raw.subject or "", raw.data or b"", raw.headers)
+    read = _read(seq, raw.subject or "", raw.data or b"")
     if isinstance(read, Unreadable):
         raise NotReplayable(f"sequence {seq} is not a dead letter: {read.problem}")
     return read
 
 
-def _read(
-    seq: int, subject: str, data: bytes, headers: dict[str, str] | None = None
-) -> Letter | Unreadable:
+def _read(seq: int, subject: str, data: bytes) -> Letter | Unreadable:
     try:
         event = envelope_model(DEAD_LETTER).model_validate_json(data)
     except ValidationError as error:
         return Unreadable(seq, subject, f"{error.error_count()} validation error(s)")
     assert isinstance(event.data, DeadLetter)
-    return Letter(seq, event.id, event.data, (headers or {}).get(SEALED_HEADER))
+    sealed = json.loads(data).get(SEALED_ATTRIBUTE)  # valid JSON, an object: validated above
+    if sealed is not None and not isinstance(sealed, str):
+        return Unreadable(seq, subject, f"{SEALED_ATTRIBUTE} is not a string")
+    return Letter(seq, event.id, event.data, sealed)
 
 
 def one_line(text: str, limit: int = 80) -> str:
@@ -257,11 +259,12 @@ async def replay(js: JetStreamContext, seq: int, keys: Keys | None = None) -> Re
     found = await get_letter(js, seq)
     if spec_for_subject(found.dead.subject) in (None, DEAD_LETTER):
         raise NotReplayable(f"{found.dead.subject} is not a subject of the contract")
+    # Masking keeps every member but names: the letter's own copy tells, without the key.
+    if _without_its_sample(found.dead.subject, found.body):
+        raise NotReplayable(_NO_SAMPLE)
     opened = original(found, keys)
     if _without_its_sample(found.dead.subject, opened.body):
-        raise NotReplayable(
-            "the biometric sample is never kept: the device must send the capture again"
-        )
+        raise NotReplayable(_NO_SAMPLE)
     headers = replay_headers(found, opened.headers)
     ack = await js.publish(found.dead.subject, opened.body, headers=headers)
     # Replayed and deleted meanwhile by someone else? The msg id made it one publish.

@@ -84,13 +84,17 @@ async def claim_inbox(
     conn: asyncpg.Connection, schema: str, consumer: str, keys: Iterable[str]
 ) -> set[str]:
     """The keys `consumer` sees for the first time, now recorded in `<schema>.inbox`."""
-    rows = await conn.fetch(
-        f"INSERT INTO {schema}.inbox (consumer, event_id) "
-        "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
+    wanted = list(dict.fromkeys(keys))
+    # Usually every key is new: the database then answers with one NULL, not a row per key.
+    seen_before = await conn.fetchval(
+        f"WITH fresh AS (INSERT INTO {schema}.inbox (consumer, event_id) "
+        "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id) "
+        "SELECT CASE WHEN count(*) = cardinality($2::text[]) THEN NULL "
+        "ELSE array(SELECT unnest($2::text[]) EXCEPT SELECT event_id FROM fresh) END FROM fresh",
         consumer,
-        list(dict.fromkeys(keys)),
+        wanted,
     )
-    return {row["event_id"] for row in rows}
+    return set(wanted).difference(seen_before) if seen_before else set(wanted)
 
 
 def retry_delay(attempts: int) -> float:

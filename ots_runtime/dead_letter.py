@@ -5,9 +5,10 @@ four digits, names out (those of the original wherever they appear in the error 
 error details masked. An original with no personal data in it is kept byte for byte, so that
 `ots dlq replay` can publish it again. One that had some is also kept sealed to the
 administrators' public key (`OTS_DLQ_PUBLIC_KEY`), body and headers as they were, in the
-letter's `Ots-Sealed-Original` header: services can seal but never open it, and only
-`ots dlq replay`/`show --original` with the private key do. Without that key (or for an original
-over `MAX_SEALED_BYTES`) the letter is kept masked only, and its producer must send it again.
+letter's CloudEvents extension attribute `otssealedoriginal`: services can seal but never open
+it, and only `ots dlq replay`/`show --original` with the private key do. Without that key (or
+for an original over `MAX_SEALED_BYTES`) the letter is kept masked only, and its producer must
+send it again.
 """
 
 import base64
@@ -31,10 +32,12 @@ from ots_runtime.telemetry import DEAD_LETTERED, subject_label
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2000
-SEALED_HEADER = "Ots-Sealed-Original"
+# A CloudEvents extension attribute (lowercase letters and digits), beside `data`: readers of
+# the letter's `DeadLetter` ignore it, and a copy of the letter's body keeps it.
+SEALED_ATTRIBUTE = "otssealedoriginal"
 # Sealed, an original takes a third more (base64) beside its masked copy: 256 KiB keeps the
-# letter well within the streams' 1 MiB messages. Events are a few KiB; a visit of 500
-# residents about 60.
+# letter well within the streams' 1 MiB messages. The example `ots.visit.requested` is 1.1 KB;
+# with 500 residents of long names, 55 KB.
 MAX_SEALED_BYTES = 256 * 1024
 
 
@@ -150,15 +153,13 @@ class DeadLetterer:
             letter, type_=DEAD_LETTER.type, source=f"ots/{self._service}",
             subject=subject, event_id=event_id,
         )  # fmt: skip
-        letter_headers = {"Nats-Msg-Id": event_id}
+        body = event.model_dump_json().encode()
         if masked != data or kept != given:
             sealed = self._sealed(event_id, subject, given, data)
             if sealed is not None:
-                letter_headers[SEALED_HEADER] = sealed
+                body = json.dumps({**json.loads(body), SEALED_ATTRIBUTE: sealed}).encode()
         await self._js.publish(
-            DEAD_LETTER.subject(self._service),
-            event.model_dump_json().encode(),
-            headers=letter_headers,
+            DEAD_LETTER.subject(self._service), body, headers={"Nats-Msg-Id": event_id}
         )
         DEAD_LETTERED.labels(self._service, subject_label(subject)).inc()
         log.warning(

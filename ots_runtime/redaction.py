@@ -2,7 +2,8 @@
 
 Dead letters are redacted when they are written (their original body, error and headers) and
 again when shown; log lines when they are formatted. A letter whose original had personal data
-in it can therefore no longer be replayed as it was: its producer must send it again.
+in it keeps that original only sealed to an administrator's key (`ots_runtime.sealing`), which
+`ots dlq replay` needs to send it again.
 """
 
 import json

@@ -25,6 +25,7 @@ from ots_runtime.settings import Settings
 from ots_runtime.subscriber import (
     BatchConsumer,
     Durable,
+    DurableBatch,
     inbox_of,
     make_broker,
     subscribe_durable,
@@ -66,6 +67,7 @@ class ServiceRuntime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     workers: dict[str, Worker] = field(default_factory=dict)
     consumers: list[BatchConsumer] = field(default_factory=list)
+    subscribers: list[DurableBatch] = field(default_factory=list)
 
     def keep_running(self, name: str, work: Work) -> None:
         """Run `work(stop)` for the service's whole life, restarted whenever it dies."""
@@ -80,7 +82,7 @@ class ServiceRuntime:
                           concurrency=concurrency)  # fmt: skip
         self.workers[spec.durable] = durable.worker
         self.consumers.append(consumer)
-        subscribe_durable(self.broker, durable, consumer.handle)
+        self.subscribers.append(subscribe_durable(self.broker, durable, consumer.handle))
 
     def workers_ready(self) -> bool:
         return all(worker.running for worker in self.workers.values())
@@ -98,11 +100,16 @@ class ServiceRuntime:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.broker.stop(), timeout=10)
+        # Subscribers first, consumers next, the connection last: a batch a consumer still
+        # commits is acknowledged, not left to be redelivered after ack_wait.
+        for subscriber in self.subscribers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(subscriber.stop(), timeout=10)
         for consumer in self.consumers:
             with contextlib.suppress(Exception):
                 await consumer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.broker.stop(), timeout=10)
         if not self.nc.is_closed:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), timeout=5)

@@ -213,5 +213,6 @@ async def consuming(
         yield subscriber
     finally:
         durable.stop.set()
+        await subscriber.stop()  # no batch handed out any more
+        await consumer.close()  # what it still commits is acknowledged on a live connection
         await broker.stop()
-        await consumer.close()

@@ -20,7 +20,7 @@ from ots.simulate.day import simulate_day
 from ots.simulate.people import Person
 from ots.simulate.tablet import SimulatedDevice
 from ots_runtime.broker import connect
-from ots_runtime.dead_letter import DeadLetterer
+from ots_runtime.dead_letter import SEALED_ATTRIBUTE, DeadLetterer
 from ots_runtime.logs import JsonFormatter
 from ots_runtime.settings import Settings
 from tests.support.e2e_system import SERVICES, System, running_system
@@ -118,6 +118,9 @@ async def test_no_dead_letter_nor_log_line_of_a_day_holds_a_full_nik_or_a_name(
         if secret in text
     ]  # fmt: skip
     assert leaks == [], f"{len(leaks)} full NIKs or names found in {sorted({w for w, _ in leaks})}"
+    # Masked letters keep their originals sealed (to the tests' DLQ key), searched above too.
+    sealed = [letter for letter in letters if SEALED_ATTRIBUTE in json.loads(letter)]
+    assert sealed, "no original was sealed: proves nothing"
     masked = {"*" * 12 + p.nik[-4:] for p in people[:3]}
     assert any(m in letter.decode() for letter in letters for m in masked), "nothing was masked"
     print(f"{len(letters)} dead letters from {sorted(services_of(letters))} and "

@@ -1,4 +1,5 @@
-"""`ots dlq`: operators list, read (redacted), replay and purge dead letters."""
+"""`ots dlq`: operators list, read (redacted), replay and purge dead letters. Masked letters
+replayed from their sealed originals: tests/integration/test_dlq_sealed_originals.py."""
 
 import contextlib
 import io
@@ -109,9 +110,11 @@ async def test_show_prints_the_letter_with_niks_masked_and_names_dropped(
         assert secret not in out
 
 
-async def test_the_letter_is_redacted_before_it_is_stored_and_then_never_replayed(
-    nc: Client, settings: Settings
-) -> None:
+async def test_the_letter_is_redacted_before_it_is_stored_and_without_a_dlq_key_never_replayed(
+    nc: Client, settings: Settings, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("ots_runtime.dead_letter._Sealing.key", None)  # no OTS_DLQ_PUBLIC_KEY
     js = nc.jetstream()
     error = f"Key (nik)=({GRANDMOTHER_NIK}) already exists; {{'name': 'Siti Aminah'}}"
     await dead_letter(js, requested_body(), subject="ots.visit.requested", seq=4, error=error)
@@ -123,8 +126,13 @@ async def test_the_letter_is_redacted_before_it_is_stored_and_then_never_replaye
     for secret in (GRANDMOTHER_NIK, GRANDSON_NIK, "Siti Aminah", "Dewi Lestari", "Rizky"):
         assert secret not in original
     assert "************0002" in original
-    # Its personal data gone, it cannot be replayed as it was: its producer must send it again.
+    # Its personal data gone and no sealed original kept, it cannot be replayed as it was.
     assert await ots(settings, "replay", "1") == 1
+    assert capsys.readouterr().err == (
+        "ots dlq replay: kept 1: its personal data was masked and no sealed original was kept "
+        "(the service had no OTS_DLQ_PUBLIC_KEY, or the original was too large): its producer "
+        "must send it again\n"
+    )
     assert [letter.seq for letter in await dlq.letters(js)] == [1]
 
 

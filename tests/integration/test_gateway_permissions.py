@@ -8,11 +8,13 @@ import pytest
 
 from contracts.events import Feedback, Worklist
 from contracts.streams import FEEDBACK, WORKLIST, BucketSpec
+from ots_gateway.connection import connect, user_name
 from ots_gateway.views import read_feedback, read_worklist
 from services.recording.views import put_newer
 from tests.integration.test_nats_permissions import (
     DEVICE_A,
     DEVICE_B,
+    Broker,
     Session,
     admin,
     broker,
@@ -72,3 +74,17 @@ async def test_device_b_cannot_read_device_as_keys_by_any_way(
     await b.refused_subscription(bucket.subject(DEVICE_A))
     await b.refused_subscription(f"$KV.{bucket.name}.>")
     await b.refused_publish(bucket.subject(DEVICE_B))  # nor write its own
+
+
+async def test_the_sdk_signs_in_as_its_device_over_tls_and_reads_its_worklist(
+    broker: Broker, connected: dict[str, Session]
+) -> None:
+    await written_by_recording(connected)
+    user = user_name(DEVICE_A)
+    nc = await connect(broker.gateway_url, user=user, password=broker.password(user),
+                       tls=broker.trusting())  # fmt: skip
+    try:
+        mine = await read_worklist(nc.jetstream(), DEVICE_A)
+        assert mine is not None and mine.device_id == DEVICE_A
+    finally:
+        await nc.close()
