@@ -56,11 +56,11 @@ VISIT_UNASSIGNED = EventSpec(
     "No team can serve a visit, with the reason.", "visit_id",
 )
 VISIT_COMPLETED = EventSpec(
-    "ots.visit.completed", ev.VisitCompleted, "recording", ("intake", "dispatch", "metrics"),
+    "ots.visit.completed", ev.VisitCompleted, "recording", ("intake", "dispatch", "recording", "metrics"),
     "A team closed a visit.", "visit_id",
 )
 ROUTE_PLANNED = EventSpec(
-    "ots.route.planned", ev.RoutePlanned, "dispatch", ("gateway", "metrics"),
+    "ots.route.planned", ev.RoutePlanned, "dispatch", ("gateway", "recording", "metrics"),
     "A team-day's ordered stops changed.", "team_id",
 )
 TEAM_UPDATED = EventSpec(

@@ -7,6 +7,12 @@ inbox and ignore it. The letter is deleted once the stream has acknowledged the 
 A letter whose original was masked is replayed from its sealed original (body and headers as
 they were), opened with the administrators' private key; without the key, or without a sealed
 original, it is kept.
+
+Every service may publish its own `ots.dlq.<service>`, and anyone can seal (the key is public):
+a letter proves nothing about who wrote it. So a replay, published with an administrator's
+rights, sends only what the letter's service could have dead-lettered: a letter stored on
+`ots.dlq.<service>`, whose id names that service, of a subject one of its durable consumers
+reads (`ots.registry`) from the stream its id names.
 """
 
 import base64
@@ -23,7 +29,13 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter
 from contracts.streams import DLQ
 from contracts.subjects import DEAD_LETTER, GATEWAY_CAPTURE, envelope_model, spec_for_subject
-from ots_runtime.dead_letter import SEALED_ATTRIBUTE, sealed_original_aad, unseal_plaintext
+from ots.registry import service as service_entry
+from ots_runtime.dead_letter import (
+    MASKED_ATTRIBUTE,
+    SEALED_ATTRIBUTE,
+    sealed_original_aad,
+    unseal_plaintext,
+)
 from ots_runtime.redaction import REDACTED, redact_body, redact_text
 from ots_runtime.sealing import PrivateKey, SealError, kid_of, open_sealed
 
@@ -34,6 +46,7 @@ _DROPPED_HEADERS = ("Nats-Msg-Id", "Nats-Stream", "Nats-Sequence", "Nats-Time-St
 _DROPPED_PREFIXES = ("Nats-Expected-",)
 _NO_SAMPLE = "the biometric sample is never kept: the device must send the capture again"
 _REDACTED_MARKS = re.compile(rf"\*{{12}}[0-9]{{4}}|{re.escape(REDACTED)}")  # left by redaction
+_LETTER_ID = re.compile(r"^dlq\.(?P<service>[A-Za-z0-9_-]+)\.(?P<stream>[A-Za-z0-9_-]+)\.[0-9]+$")
 
 
 class LetterNotFound(LookupError):
@@ -59,6 +72,8 @@ class Letter:
     id: str
     dead: DeadLetter
     sealed: str | None = None  # its original, sealed (the letter's `otssealedoriginal`)
+    masked: bool = False  # masking changed its body or headers (the letter's `otsmasked`)
+    stored_subject: str = ""  # the DLQ subject it was stored on
 
     @property
     def body(self) -> bytes:
@@ -140,10 +155,13 @@ def _read(seq: int, subject: str, data: bytes) -> Letter | Unreadable:
     except ValidationError as error:
         return Unreadable(seq, subject, f"{error.error_count()} validation error(s)")
     assert isinstance(event.data, DeadLetter)
-    sealed = json.loads(data).get(SEALED_ATTRIBUTE)  # valid JSON, an object: validated above
+    attributes = json.loads(data)  # valid JSON, an object: validated above
+    sealed, masked = attributes.get(SEALED_ATTRIBUTE), attributes.get(MASKED_ATTRIBUTE, False)
     if sealed is not None and not isinstance(sealed, str):
         return Unreadable(seq, subject, f"{SEALED_ATTRIBUTE} is not a string")
-    return Letter(seq, event.id, event.data, sealed)
+    if not isinstance(masked, bool):
+        return Unreadable(seq, subject, f"{MASKED_ATTRIBUTE} is not a boolean")
+    return Letter(seq, event.id, event.data, sealed, masked, subject)
 
 
 def one_line(text: str, limit: int = 80) -> str:
@@ -186,8 +204,11 @@ def original(found: Letter, keys: Keys | None) -> Original:
     """The original as it was published: its sealed copy opened with `keys`, or, if it was
     never masked, the letter's own copy."""
     if found.sealed is None:
-        if _REDACTED_MARKS.search(found.dead.original) or _REDACTED_MARKS.search(
-            json.dumps(found.dead.headers)
+        # Letters written before `otsmasked` tell only by the marks masking left.
+        if (
+            found.masked
+            or _REDACTED_MARKS.search(found.dead.original)
+            or _REDACTED_MARKS.search(json.dumps(found.dead.headers))
         ):
             raise NotReplayable(
                 "its personal data was masked and no sealed original was kept (the service "
@@ -254,9 +275,51 @@ def _without_its_sample(subject: str, body: bytes) -> bool:
         return True
 
 
+def check_provenance(found: Letter) -> None:
+    """Refused unless the letter's service could have written it: the subject it is stored on,
+    its id and the subject it names all point at that service and what it consumes."""
+    service, subject = found.dead.service, found.dead.subject
+    own = dlq_subject(service) if SERVICE_NAME.match(service) else None
+    if found.stored_subject != own:
+        raise NotReplayable(
+            f"it names {service!r} as its service but was stored on {found.stored_subject}: "
+            "a service dead-letters only on its own ots.dlq.<service>"
+        )
+    named = _LETTER_ID.match(found.id)
+    if named is None or named["service"] != service:
+        raise NotReplayable(
+            f"its id {found.id} does not name {service} as the service that dead-lettered it "
+            f"(dlq.{service}.<stream>.<sequence>)"
+        )
+    entry = service_entry(service)
+    if entry is None:
+        raise NotReplayable(f"{service} is not a service of OTS")
+    stream = named["stream"]
+    if not any(
+        spec.stream == stream and any(_matches(f, subject) for f in spec.filter_subjects)
+        for spec in entry.consumers
+    ):
+        raise NotReplayable(
+            f"{service} consumes no {subject} from {stream}: a service's letter may only "
+            "replay what that service reads (forged, or from a consumer since removed)"
+        )
+
+
+def _matches(filter_subject: str, subject: str) -> bool:
+    """NATS subject matching: `*` one token, `>` one or more at the end."""
+    pattern, tokens = filter_subject.split("."), subject.split(".")
+    for i, part in enumerate(pattern):
+        if part == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or part not in ("*", tokens[i]):
+            return False
+    return len(tokens) == len(pattern)
+
+
 async def replay(js: JetStreamContext, seq: int, keys: Keys | None = None) -> Replayed:
     """Publish letter `seq`'s original to its subject, then delete the letter."""
     found = await get_letter(js, seq)
+    check_provenance(found)
     if spec_for_subject(found.dead.subject) in (None, DEAD_LETTER):
         raise NotReplayable(f"{found.dead.subject} is not a subject of the contract")
     # Masking keeps every member but names: the letter's own copy tells, without the key.

@@ -220,13 +220,16 @@ def _claims(token: str, public: dict[str, Ed25519PublicKey]) -> dict[str, Any] |
         header = json.loads(_unb64url(parts[0]))
         claims = json.loads(_unb64url(parts[1]))
         signature = _unb64url(parts[2])
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: `[[[[…` nesting
         return Refusal.MALFORMED
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return Refusal.MALFORMED
     if header.get("alg") != "EdDSA":  # never `none`, never a symmetric algorithm
         return Refusal.MALFORMED
-    key = public.get(header.get("kid"))  # type: ignore[arg-type]
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        return Refusal.MALFORMED
+    key = public.get(kid)
     if key is None:
         return Refusal.UNKNOWN_KEY
     try:
@@ -315,6 +318,9 @@ class TokenVerifier:
 # Revocations -----------------------------------------------------------------------------------
 
 
+STREAM_NOT_FOUND = 10059  # JetStream's error code; "no message" shares the 404 status
+
+
 class RevocationFeed:
     """Feeds a `RevokedSet` from `ots.token.revoked` on OTS_EVENTS: every revocation at start,
     then new ones as they come. It reads the stream by sequence (`STREAM.MSG.GET` with
@@ -334,7 +340,10 @@ class RevocationFeed:
                 msg = await self._js.get_msg(
                     EVENTS.name, seq=self._next_seq, subject=TOKEN_REVOKED.pattern, next=True
                 )
-            except NotFoundError:
+            except NotFoundError as error:
+                if error.err_code == STREAM_NOT_FOUND:
+                    raise  # fail closed: the supervisor retries and /readyz says 503 meanwhile
+                await self._restart_if_recreated()
                 return read
             assert msg.seq is not None
             self._next_seq = msg.seq + 1
@@ -346,6 +355,14 @@ class RevocationFeed:
             assert isinstance(data, TokenRevoked)
             self.revoked.add(data.token_id, data.expires_at)
             read += 1
+
+    async def _restart_if_recreated(self) -> None:
+        """A stream recreated since the last read starts its sequences again: so does the
+        reader, or it would skip every revocation below its old position."""
+        last = (await self._js.stream_info(EVENTS.name)).state.last_seq
+        if last + 1 < self._next_seq:
+            log.warning("%s was recreated: reading its revocations again", EVENTS.name)
+            self._next_seq = 1
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -8,7 +8,8 @@ administrators' public key (`OTS_DLQ_PUBLIC_KEY`), body and headers as they were
 letter's CloudEvents extension attribute `otssealedoriginal`: services can seal but never open
 it, and only `ots dlq replay`/`show --original` with the private key do. Without that key (or
 for an original over `MAX_SEALED_BYTES`) the letter is kept masked only, and its producer must
-send it again.
+send it again. A letter whose body or headers masking changed says so in `otsmasked` (`true`):
+a dropped name leaves no other mark, and its copy must never be replayed as the original.
 """
 
 import base64
@@ -25,7 +26,7 @@ from nats.js import JetStreamContext
 from contracts import envelope
 from contracts.events import DeadLetter
 from contracts.subjects import DEAD_LETTER
-from ots_runtime.redaction import names_in, redact_original, redact_text
+from ots_runtime.redaction import addresses_in, names_in, redact_original, redact_text
 from ots_runtime.sealing import PublicKey, seal
 from ots_runtime.settings import Settings
 from ots_runtime.telemetry import DEAD_LETTERED, subject_label
@@ -35,6 +36,7 @@ MAX_ERROR_CHARS = 2000
 # A CloudEvents extension attribute (lowercase letters and digits), beside `data`: readers of
 # the letter's `DeadLetter` ignore it, and a copy of the letter's body keeps it.
 SEALED_ATTRIBUTE = "otssealedoriginal"
+MASKED_ATTRIBUTE = "otsmasked"
 # Sealed, an original takes a third more (base64) beside its masked copy: 256 KiB keeps the
 # letter well within the streams' 1 MiB messages. The example `ots.visit.requested` is 1.1 KB;
 # with 500 residents of long names, 55 KB.
@@ -87,8 +89,10 @@ def _original(data: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
 
 
 def _names_of(data: bytes) -> set[str]:
+    """The names and addresses in the original: taken out of its error and headers too."""
     with contextlib.suppress(ValueError, RecursionError):
-        return names_in(json.loads(data))
+        parsed = json.loads(data)
+        return names_in(parsed) | addresses_in(parsed)
     return set()
 
 
@@ -155,9 +159,11 @@ class DeadLetterer:
         )  # fmt: skip
         body = event.model_dump_json().encode()
         if masked != data or kept != given:
+            attributes: dict[str, object] = {MASKED_ATTRIBUTE: True}
             sealed = self._sealed(event_id, subject, given, data)
             if sealed is not None:
-                body = json.dumps({**json.loads(body), SEALED_ATTRIBUTE: sealed}).encode()
+                attributes[SEALED_ATTRIBUTE] = sealed
+            body = json.dumps({**json.loads(body), **attributes}).encode()
         await self._js.publish(
             DEAD_LETTER.subject(self._service), body, headers={"Nats-Msg-Id": event_id}
         )

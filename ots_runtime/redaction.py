@@ -1,4 +1,5 @@
-"""Personal data out of what operators read: NIKs to their last four digits, names dropped.
+"""Personal data out of what operators read: NIKs to their last four digits, names dropped,
+addresses and the coordinates of a home visit replaced by `[redacted]`.
 
 Dead letters are redacted when they are written (their original body, error and headers) and
 again when shown; log lines when they are formatted. A letter whose original had personal data
@@ -20,10 +21,16 @@ NAME_KEYS = frozenset(
     }
 )  # fmt: skip
 """JSON keys whose values are dropped. `agency_name` is an agency's, not a person's: kept."""
+ADDRESS_KEYS = frozenset({"address", "alamat"})
+"""JSON keys whose values are replaced wherever they stand: an address is where people live."""
+COORDINATE_KEYS = frozenset({"lat", "lon", "latitude", "longitude"})
+"""Replaced in an object whose `type` is `home` (a home visit's venue): it points at a house.
+Other venues (a school, a village office) and a team's base are public places: kept."""
+HOME = "home"
 
 _NIK = re.compile(r"(?<![0-9])[0-9]{12}([0-9]{4})(?![0-9])")
-_NAMES = "|".join(sorted(NAME_KEYS, key=len, reverse=True))
-# `"name": "Budi"`, `'name': 'Budi'`, `name='Budi'`: the key, then the quoted value.
+_NAMES = "|".join(sorted(NAME_KEYS | ADDRESS_KEYS, key=len, reverse=True))
+# `"name": "Budi"`, `'name': 'Budi'`, `address='Jl. Mawar 12'`: the key, then the quoted value.
 _NAMED_VALUE = re.compile(
     rf"""(?P<key>(?<![A-Za-z0-9_])(?P<kq>["']?)(?:{_NAMES})(?P=kq)\s*[:=]\s*)"""
     r"""(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",
@@ -34,7 +41,7 @@ _INPUT_VALUE = re.compile(r"""input_value=(?:'(?:\\.|[^'])*'|"(?:\\.|[^"])*"|[^,
 # asyncpg details: `Key (nik)=(3509...) already exists.`, `Failing row contains (...)`.
 _KEY_DETAIL = re.compile(r"Key \((?P<cols>.*?)\)=\((?P<vals>.*?)\)(?=\s|\.|,|;|$)")
 _FAILING_ROW = re.compile(r"(Failing row contains )\([^\n]*\)")
-_SENSITIVE_COLUMN = re.compile(r"nik|name|nama", re.IGNORECASE)
+_SENSITIVE_COLUMN = re.compile(r"nik|name|nama|address|alamat", re.IGNORECASE)
 _WHOLE_NIK = re.compile(r"(?:[0-9]{12}|\*{12})[0-9]{4}")
 
 
@@ -79,8 +86,9 @@ def redact_value(value: Any, *, key: str = "", known_names: Iterable[str] = ()) 
     `known_names` taken out of them)."""
     known = tuple(known_names)
     if isinstance(value, dict):
+        home = _is_home(value)
         return {
-            k: redact_value(v, key=k, known_names=known)
+            k: _redacted_member(k, v, home, known)
             for k, v in value.items()
             if not (isinstance(k, str) and k.lower() in NAME_KEYS)
         }
@@ -91,6 +99,20 @@ def redact_value(value: Any, *, key: str = "", known_names: Iterable[str] = ()) 
     if isinstance(value, str):
         return redact_text(value, known)
     return value
+
+
+def _is_home(value: dict[Any, Any]) -> bool:
+    kind = value.get("type")
+    return isinstance(kind, str) and kind.lower() == HOME
+
+
+def _redacted_member(key: Any, value: Any, home: bool, known: tuple[str, ...]) -> Any:
+    lowered = key.lower() if isinstance(key, str) else ""
+    if value not in ("", None) and (
+        lowered in ADDRESS_KEYS or (home and lowered in COORDINATE_KEYS)
+    ):
+        return REDACTED
+    return redact_value(value, key=key if isinstance(key, str) else "", known_names=known)
 
 
 def _mask_whole_nik(nik: str) -> str:
@@ -111,6 +133,17 @@ def names_in(value: Any) -> set[str]:
     return set()
 
 
+def addresses_in(value: Any) -> set[str]:
+    """Every address in a parsed JSON value: the strings held under an address key."""
+    if isinstance(value, dict):
+        found = {v for k, v in value.items() if isinstance(k, str) and k.lower() in ADDRESS_KEYS
+                 and isinstance(v, str) and len(v.strip()) > 1}  # fmt: skip
+        return found.union(*(addresses_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(addresses_in(v) for v in value))
+    return set()
+
+
 _NIK_BYTES = re.compile(rb"(?<![0-9])[0-9]{12}([0-9]{4})(?![0-9])")
 
 
@@ -124,7 +157,7 @@ def redact_original(data: bytes) -> bytes:
         return _NIK_BYTES.sub(rb"************\1", data)
     try:
         parsed = json.loads(text)
-        redacted = redact_value(parsed, known_names=names_in(parsed))
+        redacted = redact_value(parsed, known_names=names_in(parsed) | addresses_in(parsed))
     except (ValueError, RecursionError):
         return redact_text(text).encode()
     if redacted == parsed:

@@ -1,10 +1,13 @@
 """Each device's worklist, projected from OTS_EVENTS: its team's stops today and tomorrow (WIB),
 with each visit's venue, services and residents, and nothing once the visit is completed,
-cancelled or reassigned. A change marks the views of the devices it may concern; the
+cancelled, reassigned or unassigned. A change marks the views of the devices it may concern; the
 publisher (`views.py`) writes them to the OTS_WORKLIST bucket.
 
 A stop is listed when its route is the team's newest for that day, its visit is known (from
-`ots.visit.requested`), open, and not scheduled for another team since.
+`ots.visit.requested`), open, and neither scheduled for another team nor unassigned by a newer
+plan. Unassigned is a plan decision like scheduled, not an end: the newest plan revision wins.
+A device's team and revocation come from its newest `ots.device.enrolled` (by event time), so
+an older one redelivered after a revocation changes nothing.
 """
 
 import json
@@ -82,9 +85,11 @@ async def teams_of_visit(conn: asyncpg.Connection, visit_id: str) -> list[str]:
 async def on_device_enrolled(conn: asyncpg.Connection, event: CloudEvent[DeviceEnrolled]) -> None:
     d = event.data
     await conn.execute(
-        "INSERT INTO recording.worklist_devices VALUES ($1, $2, $3) ON CONFLICT (device_id)"
-        " DO UPDATE SET team_id = excluded.team_id, revoked = excluded.revoked",
-        d.device_id, d.team_id, d.revoked,
+        "INSERT INTO recording.worklist_devices AS w (device_id, team_id, revoked, enrolled_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (device_id) DO UPDATE SET team_id = excluded.team_id,"
+        " revoked = excluded.revoked, enrolled_at = excluded.enrolled_at"
+        " WHERE w.enrolled_at IS NULL OR w.enrolled_at <= excluded.enrolled_at",
+        d.device_id, d.team_id, d.revoked, event.time,
     )  # fmt: skip
     await touch(conn, BUCKET, [d.device_id])
 
@@ -110,24 +115,35 @@ async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitSc
     await conn.execute(
         "INSERT INTO recording.worklist_visits AS v (visit_id, team_id, plan_revision)"
         " VALUES ($1, $2, $3) ON CONFLICT (visit_id) DO UPDATE SET team_id = excluded.team_id,"
-        " plan_revision = excluded.plan_revision"
+        " plan_revision = excluded.plan_revision, unassigned = false"
         " WHERE v.plan_revision IS NULL OR v.plan_revision <= excluded.plan_revision",
         d.visit_id, d.team_id, d.plan_revision,
     )  # fmt: skip
     await touch_teams(conn, [*before, d.team_id])
 
 
+async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
+    """Off every worklist until a newer plan schedules it again."""
+    d = event.data
+    before = await teams_of_visit(conn, d.visit_id)
+    await conn.execute(
+        "INSERT INTO recording.worklist_visits AS v (visit_id, plan_revision, unassigned)"
+        " VALUES ($1, $2, true) ON CONFLICT (visit_id) DO UPDATE SET team_id = NULL,"
+        " plan_revision = excluded.plan_revision, unassigned = true"
+        " WHERE v.plan_revision IS NULL OR v.plan_revision <= excluded.plan_revision",
+        d.visit_id, d.plan_revision,
+    )  # fmt: skip
+    await touch_teams(conn, before)
+
+
 async def _done(conn: asyncpg.Connection, visit_id: str) -> None:
+    """Cancelled or completed: final, whatever plan comes later."""
     await conn.execute(
         "INSERT INTO recording.worklist_visits (visit_id, done) VALUES ($1, true)"
         " ON CONFLICT (visit_id) DO UPDATE SET done = true",
         visit_id,
     )
     await touch_teams(conn, await teams_of_visit(conn, visit_id))
-
-
-async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
-    await _done(conn, event.data.visit_id)
 
 
 async def on_visit_cancelled(conn: asyncpg.Connection, event: CloudEvent[VisitCancelled]) -> None:
@@ -184,7 +200,7 @@ async def build(
         )  # fmt: skip
         stops = [s for r in routes for s in json.loads(r["stops"])]
         visits = {r["visit_id"]: r for r in await conn.fetch(
-            "SELECT visit_id, details, team_id, done FROM recording.worklist_visits"
+            "SELECT visit_id, details, team_id, done, unassigned FROM recording.worklist_visits"
             " WHERE visit_id = ANY($1::text[])", [s["visit_id"] for s in stops],
         )}  # fmt: skip
         days = [_day(r, team_id, visits) for r in routes]
@@ -196,7 +212,7 @@ def _day(route: asyncpg.Record, team_id: str, visits: dict[str, Any]) -> Worklis
     stops = []
     for stop in json.loads(route["stops"]):
         visit = visits.get(stop["visit_id"])
-        if visit is None or visit["details"] is None or visit["done"]:
+        if visit is None or visit["details"] is None or visit["done"] or visit["unassigned"]:
             continue
         if visit["team_id"] not in (None, team_id):
             continue  # reassigned since this route was planned

@@ -169,3 +169,24 @@ def test_a_conflict_about_one_resident_is_said_by_its_code_next_to_their_nik() -
         "merekamnya lagi akan memblokir kartunya. Layanan lain tetap diterima untuknya; operator "
         "dapat memberi pengecualian."
     }
+
+
+def test_in_production_the_consoles_cookies_are_secure_behind_a_tls_proxy() -> None:
+    from fastapi import FastAPI
+    from starlette.requests import Request
+
+    from services.intake.console import install_console
+    from services.intake.console.web import is_secure
+
+    def plain_http_request(env: str) -> Request:
+        app = FastAPI()
+        settings = Settings(
+            env=env, token_pepper="a-pepper-for-tests", nats_url="nats://nats:4222",
+            database_url="postgresql://db/ots", _env_file=None,
+        )  # fmt: skip
+        install_console(app, settings)
+        scope = {"type": "http", "scheme": "http", "app": app, "headers": [], "path": "/"}
+        return Request(scope)
+
+    assert is_secure(plain_http_request("production"))
+    assert not is_secure(plain_http_request("development"))

@@ -1,5 +1,6 @@
 """A simulated day, with some bad messages thrown in so that every service dead-letters: no
-dead letter and no log line of any service holds a full NIK or a resident's name of that day."""
+dead letter and no log line of any service holds a full NIK or a resident's name of that day,
+nor a home visit's address or coordinates."""
 
 import io
 import json
@@ -27,6 +28,8 @@ from tests.support.e2e_system import SERVICES, System, running_system
 from tests.support.events import eventually
 
 SEED = 6
+HOME_ADDRESS = "Jl. Kenanga 7, Dusun Krajan"
+HOME_LAT, HOME_LON = "-8.2301357", "113.6402468"
 
 
 @pytest.fixture
@@ -50,7 +53,8 @@ def bad_messages(people: list[Person], visit_id: str) -> list[tuple[str, bytes]]
         "visit_id": f"bad-{uuid.uuid4().hex[:8]}", "priority": "whenever",
         "requester": {"agency_type": "village", "agency_name": "Desa Ajung"},
         "venue": {"type": "home", "name": f"Rumah {first.name}",
-                  "address": f"rumah {first.name}, NIK {first.nik}", "kecamatan_code": "350901"},
+                  "address": f"{HOME_ADDRESS}, rumah {first.name}, NIK {first.nik}",
+                  "kecamatan_code": "350901", "lat": float(HOME_LAT), "lon": float(HOME_LON)},
         "residents": residents, "services": ["ktp_el_recording"],
     }  # fmt: skip
     completed = {"visit_id": visit_id, "nik": third.nik, "name": third.name, "team_id": None}
@@ -109,7 +113,9 @@ async def test_no_dead_letter_nor_log_line_of_a_day_holds_a_full_nik_or_a_name(
     logs = {path.name: path.read_text(errors="replace") for path in system.root.glob("*.log")}
     assert set(logs) >= {f"{name}.log" for name in SERVICES}
     assert all(text.strip() for text in logs.values()), "a service logged nothing: proves nothing"
-    secrets = {p.nik for p in people} | {p.name for p in people}
+    secrets = (
+        {p.nik for p in people} | {p.name for p in people} | {HOME_ADDRESS, HOME_LAT, HOME_LON}
+    )
     leaks = [
         (where, secret)
         for where, text in [*((f"letter {i}", b.decode(errors="replace"))
@@ -117,7 +123,9 @@ async def test_no_dead_letter_nor_log_line_of_a_day_holds_a_full_nik_or_a_name(
         for secret in secrets
         if secret in text
     ]  # fmt: skip
-    assert leaks == [], f"{len(leaks)} full NIKs or names found in {sorted({w for w, _ in leaks})}"
+    assert leaks == [], (
+        f"{len(leaks)} full NIKs, names or home addresses found in {sorted({w for w, _ in leaks})}"
+    )
     # Masked letters keep their originals sealed (to the tests' DLQ key), searched above too.
     sealed = [letter for letter in letters if SEALED_ATTRIBUTE in json.loads(letter)]
     assert sealed, "no original was sealed: proves nothing"

@@ -16,18 +16,18 @@ from contracts import CloudEvent, envelope
 from contracts.events import VisitCancelled
 from contracts.examples import GRANDMOTHER_NIK, GRANDSON_NIK, example_event
 from contracts.streams import DLQ
-from contracts.subjects import GATEWAY_CAPTURE, VISIT_CANCELLED, VISIT_REQUESTED
+from contracts.subjects import DEVICE_ENROLLED, GATEWAY_CAPTURE, VISIT_CANCELLED, VISIT_REQUESTED
 from ots import dlq
 from ots.cli import admin, parser
 from ots_runtime import subscriber
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
 from ots_runtime.consumer import EventConsumer, Handle, Handler
-from ots_runtime.dead_letter import DeadLetterer
+from ots_runtime.dead_letter import MASKED_ATTRIBUTE, DeadLetterer
 from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable
 from tests.support.events import eventually, url_of
 
-SPEC = ConsumerSpec("intake-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
+SPEC = ConsumerSpec("dispatch-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
                     ack_wait_seconds=2)  # fmt: skip
 
 
@@ -38,10 +38,11 @@ async def ots(settings: Settings, *argv: str) -> int:
 async def dead_letter(
     js: JetStreamContext, body: bytes, *, subject: str, seq: int, service: str = "intake",
     error: str = "ValueError: the handler cannot cope", headers: dict[str, str] | None = None,
+    stream: str = "OTS_EVENTS",
 ) -> None:  # fmt: skip
     await DeadLetterer(js, service).send_stored(
         subject=subject, data=body, headers=headers or {"Nats-Msg-Id": f"m-{seq}"},
-        stream="OTS_EVENTS", stream_seq=seq, error=error, attempts=5,
+        stream=stream, stream_seq=seq, error=error, attempts=5,
     )  # fmt: skip
 
 
@@ -117,7 +118,8 @@ async def test_the_letter_is_redacted_before_it_is_stored_and_without_a_dlq_key_
     monkeypatch.setattr("ots_runtime.dead_letter._Sealing.key", None)  # no OTS_DLQ_PUBLIC_KEY
     js = nc.jetstream()
     error = f"Key (nik)=({GRANDMOTHER_NIK}) already exists; {{'name': 'Siti Aminah'}}"
-    await dead_letter(js, requested_body(), subject="ots.visit.requested", seq=4, error=error)
+    await dead_letter(js, requested_body(), subject="ots.visit.requested", seq=4, error=error,
+                      service="dispatch")  # fmt: skip
     stored = json.loads((await js.get_msg(DLQ.name, seq=1)).data or b"")
     assert stored["data"]["error"] == (
         "Key (nik)=(************0002) already exists; {'name': \"[redacted]\"}"
@@ -186,7 +188,7 @@ async def test_a_service_name_with_wildcards_is_refused(
 
 @pytest.fixture
 async def applied(settings: Settings, db: asyncpg.Pool) -> AsyncIterator[None]:
-    await db.execute("CREATE TABLE intake.applied (visit_id text, event_id text)")
+    await db.execute("CREATE TABLE dispatch.applied (visit_id text, event_id text)")
     yield
 
 
@@ -195,13 +197,15 @@ async def before_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> No
 
 
 async def after_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
-    await conn.execute("INSERT INTO intake.applied VALUES ($1, $2)", event.data.visit_id, event.id)
+    await conn.execute(
+        "INSERT INTO dispatch.applied VALUES ($1, $2)", event.data.visit_id, event.id
+    )
 
 
 @contextlib.asynccontextmanager
 async def consuming(nc: Client, db: asyncpg.Pool, handle: Handle) -> AsyncIterator[None]:
-    durable = Durable(SPEC, "intake", fetch_timeout=0.2)
-    consumer = EventConsumer(service="intake", js=nc.jetstream(), pool=db, spec=SPEC,
+    durable = Durable(SPEC, "dispatch", fetch_timeout=0.2)
+    consumer = EventConsumer(service="dispatch", js=nc.jetstream(), pool=db, spec=SPEC,
                              handlers=[Handler(VISIT_CANCELLED, handle)], stop=durable.stop)  # fmt: skip
     async with subscriber.consuming(url_of(nc), durable, consumer):
         yield
@@ -226,7 +230,7 @@ async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_o
     assert isinstance(found, dlq.Letter)
     assert found.dead.attempts == SPEC.max_deliver
     assert found.dead.error == "ValueError: cannot cancel v-1 yet"
-    assert await db.fetchval("SELECT count(*) FROM intake.applied") == 0
+    assert await db.fetchval("SELECT count(*) FROM dispatch.applied") == 0
     stored_letter = (await js.get_msg(DLQ.name, seq=found.seq)).data or b""
 
     async with consuming(nc, db, after_the_fix):
@@ -237,23 +241,23 @@ async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_o
         )
         replay_seq = int(out.split()[-1])
         await eventually(lambda: settled_up_to(js, replay_seq))
-    assert await db.fetch("SELECT visit_id, event_id FROM intake.applied") == [("v-1", "evt-1")]
+    assert await db.fetch("SELECT visit_id, event_id FROM dispatch.applied") == [("v-1", "evt-1")]
     assert await dlq.count(js) == 0
     replayed = await js.get_msg("OTS_EVENTS", seq=replay_seq)
     assert replayed.headers == {
-        "Nats-Msg-Id": f"replay.{found.seq}.dlq.intake.OTS_EVENTS.1", "Ots-Trace": "t-1",
+        "Nats-Msg-Id": f"replay.{found.seq}.dlq.dispatch.OTS_EVENTS.1", "Ots-Trace": "t-1",
     }  # fmt: skip
 
     # The letter is gone: the same replay again finds nothing to do.
     assert await ots(settings, "replay", str(found.seq)) == 1
     assert "no dead letter" in capsys.readouterr().err
     # A second copy of the letter (say, a replay whose delete was lost) changes nothing either.
-    await js.publish("ots.dlq.intake", stored_letter, headers={"Nats-Msg-Id": "copy"})
+    await js.publish("ots.dlq.dispatch", stored_letter, headers={"Nats-Msg-Id": "copy"})
     async with consuming(nc, db, after_the_fix):
-        [again] = await dlq.replay_all(js, "intake")
+        [again] = await dlq.replay_all(js, "dispatch")
         assert isinstance(again, dlq.Replayed) and not again.duplicate
         await eventually(lambda: settled_up_to(js, again.stream_seq))
-    assert await db.fetch("SELECT visit_id, event_id FROM intake.applied") == [("v-1", "evt-1")]
+    assert await db.fetch("SELECT visit_id, event_id FROM dispatch.applied") == [("v-1", "evt-1")]
     assert await dlq.count(js) == 0
 
 
@@ -268,12 +272,134 @@ async def test_a_gateway_capture_whose_sample_was_withheld_is_kept_not_replayed(
     capture = json.loads(example_event(GATEWAY_CAPTURE).model_dump_json())
     del capture["data"]["sample"]
     await dead_letter(js, json.dumps(capture).encode(), subject="ots.gateway.gw-1.capture", seq=5,
-                      service="recording")  # fmt: skip
-    await dead_letter(js, cancelled("v-2", "evt-2"), subject="ots.visit.cancelled", seq=6)
+                      service="recording", stream="OTS_GATEWAY")  # fmt: skip
+    await dead_letter(js, cancelled("v-2", "evt-2"), subject="ots.visit.cancelled", seq=6,
+                      service="dispatch")  # fmt: skip
 
     assert await ots(settings, "replay", "--all") == 1
     kept, replayed, summary = capsys.readouterr().out.splitlines()
     assert kept.startswith("kept 1 (ots.gateway.gw-1.capture): the biometric sample")
     assert replayed.startswith("replayed 2: ots.visit.cancelled event evt-2")
     assert summary == "1 replayed, 1 kept"
+    assert [letter.seq for letter in await dlq.letters(js)] == [1]
+
+
+# Forged letters: every service may publish its own ots.dlq.<service> ----------------------------
+
+
+async def events_published(js: JetStreamContext) -> int:
+    return int((await js.stream_info("OTS_EVENTS")).state.last_seq)
+
+
+async def forged(js: JetStreamContext, *, on: str, **changes: Any) -> int:
+    """A letter as the DeadLetterer writes it, with `changes` made to its `data` (or its `id`),
+    published by a compromised service on `ots.dlq.<on>`: its DLQ sequence."""
+    enrolled = example_event(DEVICE_ENROLLED).model_dump_json().encode()
+    await DeadLetterer(js, changes.pop("writer", on)).send_stored(
+        subject=changes.pop("subject", "ots.device.enrolled"), data=enrolled, headers={},
+        stream="OTS_EVENTS", stream_seq=3, error="ValueError: no", attempts=5,
+    )  # fmt: skip
+    written = await js.get_msg(DLQ.name, seq=(await js.stream_info(DLQ.name)).state.last_seq)
+    letter = json.loads(written.data or b"")
+    await js.delete_msg(DLQ.name, written.seq or 0)
+    letter["id"] = changes.pop("id", letter["id"])
+    letter["data"].update(changes)
+    ack = await js.publish(f"ots.dlq.{on}", json.dumps(letter).encode(),
+                           headers={"Nats-Msg-Id": f"forged-{letter['id']}"})  # fmt: skip
+    return ack.seq
+
+
+async def test_a_forged_letter_for_a_subject_its_service_does_not_consume_is_refused(
+    settings: Settings, nc: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js = nc.jetstream()
+    seq = await forged(js, on="metrics")  # metrics never reads ots.device.enrolled
+    before = await events_published(js)
+
+    assert await ots(settings, "replay", "--all") == 1
+    kept, summary = capsys.readouterr().out.splitlines()
+    assert kept == (
+        f"kept {seq} (ots.device.enrolled): metrics consumes no ots.device.enrolled from "
+        "OTS_EVENTS: a service's letter may only replay what that service reads (forged, or "
+        "from a consumer since removed)"
+    )
+    assert summary == "0 replayed, 1 kept"
+    assert await events_published(js) == before
+    assert [letter.seq for letter in await dlq.letters(js)] == [seq]
+
+
+@pytest.mark.parametrize(
+    ("forgery", "changes", "reason"),
+    [
+        ("another service named", {"writer": "recording", "service": "recording"},
+         "it names 'recording' as its service but was stored on ots.dlq.metrics: a service "
+         "dead-letters only on its own ots.dlq.<service>"),
+        ("an id naming another service", {"subject": "ots.visit.cancelled",
+                                          "id": "dlq.recording.OTS_EVENTS.3"},
+         "its id dlq.recording.OTS_EVENTS.3 does not name metrics as the service that "
+         "dead-lettered it (dlq.metrics.<stream>.<sequence>)"),
+        ("a stream it does not read the subject from", {"subject": "ots.visit.cancelled",
+                                                         "id": "dlq.metrics.OTS_GATEWAY.3"},
+         "metrics consumes no ots.visit.cancelled from OTS_GATEWAY: a service's letter may only "
+         "replay what that service reads (forged, or from a consumer since removed)"),
+    ],
+)  # fmt: skip
+async def test_a_letter_its_service_could_not_have_written_is_refused_and_nothing_published(
+    forgery: str, changes: dict[str, str], reason: str, settings: Settings, nc: Client,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    js = nc.jetstream()
+    seq = await forged(js, on="metrics", **changes)
+    before = await events_published(js)
+
+    assert await ots(settings, "replay", str(seq)) == 1
+    assert capsys.readouterr().err == f"ots dlq replay: kept {seq}: {reason}\n"
+    assert await events_published(js) == before
+    assert await dlq.count(js) == 1
+
+
+async def test_a_letter_of_what_its_service_consumes_is_replayed(
+    settings: Settings, nc: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js = nc.jetstream()
+    await dead_letter(js, cancelled("v-4", "evt-4"), subject="ots.visit.cancelled", seq=8,
+                      service="metrics")  # fmt: skip
+    await dead_letter(js, example_event(DEVICE_ENROLLED).model_dump_json().encode(),
+                      subject="ots.device.enrolled", seq=9, service="recording")  # fmt: skip
+
+    assert await ots(settings, "replay", "--all") == 0
+    first, second, summary = capsys.readouterr().out.splitlines()
+    assert first.startswith("replayed 1: ots.visit.cancelled event evt-4")
+    assert second.startswith("replayed 2: ots.device.enrolled event ")
+    assert summary == "2 replayed, 0 kept"
+
+
+# A masked letter with no sealed original ---------------------------------------------------------
+
+
+async def test_a_letter_whose_only_masking_was_a_dropped_name_is_marked_and_never_replayed(
+    settings: Settings, nc: Client, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("ots_runtime.dead_letter._Sealing.key", None)  # no OTS_DLQ_PUBLIC_KEY
+    js = nc.jetstream()
+    event = json.loads(cancelled("v-5", "evt-5"))
+    event["data"]["cancelled_by"] = {"name": "Siti Aminah"}
+    await dead_letter(js, json.dumps(event).encode(), subject="ots.visit.cancelled", seq=10,
+                      service="dispatch")  # fmt: skip
+    stored = json.loads((await js.get_msg(DLQ.name, seq=1)).data or b"")
+    # The name is gone and left no mark behind: only the letter's own flag tells.
+    assert stored["data"]["original"] == json.dumps(
+        {**event, "data": {**event["data"], "cancelled_by": {}}}
+    )
+    assert stored[MASKED_ATTRIBUTE] is True
+    before = await events_published(js)
+
+    assert await ots(settings, "replay", "1") == 1
+    assert capsys.readouterr().err == (
+        "ots dlq replay: kept 1: its personal data was masked and no sealed original was kept "
+        "(the service had no OTS_DLQ_PUBLIC_KEY, or the original was too large): its producer "
+        "must send it again\n"
+    )
+    assert await events_published(js) == before
     assert [letter.seq for letter in await dlq.letters(js)] == [1]

@@ -32,6 +32,7 @@ from ots_runtime import subscriber
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
 from ots_runtime.consumer import EventConsumer, Handle, Handler
 from ots_runtime.dead_letter import (
+    MASKED_ATTRIBUTE,
     MAX_SEALED_BYTES,
     SEALED_ATTRIBUTE,
     DeadLetterer,
@@ -42,7 +43,7 @@ from ots_runtime.settings import Settings
 from ots_runtime.subscriber import Durable
 from tests.support.events import eventually, url_of
 
-SPEC = ConsumerSpec("intake-sealed-dlq-test", "OTS_EVENTS", ("ots.visit.requested",),
+SPEC = ConsumerSpec("dispatch-sealed-dlq-test", "OTS_EVENTS", ("ots.visit.requested",),
                     max_deliver=2, ack_wait_seconds=2)  # fmt: skip
 SECRETS = (GRANDMOTHER_NIK, DAUGHTER_IN_LAW_NIK, GRANDSON_NIK, "Siti Aminah", "Dewi Lestari",
            "Rizky")  # fmt: skip
@@ -84,7 +85,7 @@ async def stored_letter(js: JetStreamContext, seq: int = 1) -> tuple[bytes, dict
 
 
 async def letter_of(js: JetStreamContext, body: bytes, seq: int = 4, **kw: Any) -> None:
-    await DeadLetterer(js, "intake", **kw).send_stored(
+    await DeadLetterer(js, "dispatch", **kw).send_stored(
         subject="ots.visit.requested", data=body, headers=ORIGINAL_HEADERS, stream="OTS_EVENTS",
         stream_seq=seq, error=f"ValueError: {GRANDMOTHER_NIK} 'name': 'Siti Aminah'", attempts=5,
     )  # fmt: skip
@@ -95,7 +96,7 @@ async def letter_of(js: JetStreamContext, body: bytes, seq: int = 4, **kw: Any) 
 
 @pytest.fixture
 async def applied(settings: Settings, db: asyncpg.Pool) -> AsyncIterator[None]:
-    await db.execute("CREATE TABLE intake.applied (visit_id text, event_id text, niks text[])")
+    await db.execute("CREATE TABLE dispatch.applied (visit_id text, event_id text, niks text[])")
     yield
 
 
@@ -105,14 +106,14 @@ async def before_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> No
 
 async def after_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
     niks = [resident.nik for resident in event.data.residents]
-    await conn.execute("INSERT INTO intake.applied VALUES ($1, $2, $3)", event.data.visit_id,
+    await conn.execute("INSERT INTO dispatch.applied VALUES ($1, $2, $3)", event.data.visit_id,
                        event.id, niks)  # fmt: skip
 
 
 @contextlib.asynccontextmanager
 async def consuming(nc: Client, db: asyncpg.Pool, handle: Handle) -> AsyncIterator[None]:
-    durable = Durable(SPEC, "intake", fetch_timeout=0.2)
-    consumer = EventConsumer(service="intake", js=nc.jetstream(), pool=db, spec=SPEC,
+    durable = Durable(SPEC, "dispatch", fetch_timeout=0.2)
+    consumer = EventConsumer(service="dispatch", js=nc.jetstream(), pool=db, spec=SPEC,
                              handlers=[Handler(VISIT_REQUESTED, handle)], stop=durable.stop)  # fmt: skip
     async with subscriber.consuming(url_of(nc), durable, consumer):
         yield
@@ -140,7 +141,7 @@ async def test_a_masked_letter_is_replayed_from_its_sealed_original_with_the_pri
 
     # Stored masked: neither NIK nor name anywhere in the letter's bytes, headers included.
     stored, letter = await stored_letter(js)
-    assert SEALED_ATTRIBUTE in letter
+    assert SEALED_ATTRIBUTE in letter and letter[MASKED_ATTRIBUTE] is True
     assert [s for s in SECRETS if s.encode() in stored] == []
     assert b"************0002" in stored
 
@@ -160,14 +161,14 @@ async def test_a_masked_letter_is_replayed_from_its_sealed_original_with_the_pri
         replay_seq = int(out.split()[-1])
         await eventually(lambda: settled_up_to(js, replay_seq))
     sent = json.loads(body)
-    assert await db.fetch("SELECT visit_id, event_id, niks FROM intake.applied") == [
+    assert await db.fetch("SELECT visit_id, event_id, niks FROM dispatch.applied") == [
         (sent["data"]["visit_id"], sent["id"], [GRANDMOTHER_NIK, DAUGHTER_IN_LAW_NIK, GRANDSON_NIK])
     ]
     replayed = await js.get_msg("OTS_EVENTS", seq=replay_seq)
     assert replayed.data == body  # byte for byte
     # Its headers as they were (the NIK in one included), but for a fresh `Nats-Msg-Id`.
     assert replayed.headers == {
-        **ORIGINAL_HEADERS, "Nats-Msg-Id": "replay.1.dlq.intake.OTS_EVENTS.1",
+        **ORIGINAL_HEADERS, "Nats-Msg-Id": "replay.1.dlq.dispatch.OTS_EVENTS.1",
     }  # fmt: skip
     assert await dlq.count(js) == 0
 
@@ -224,7 +225,7 @@ def flipped(box: str) -> str:
 
 
 async def republished_letter(js: JetStreamContext, body: bytes, msg_id: str) -> int:
-    ack = await js.publish("ots.dlq.intake", body, headers={"Nats-Msg-Id": msg_id})
+    ack = await js.publish("ots.dlq.dispatch", body, headers={"Nats-Msg-Id": msg_id})
     return ack.seq
 
 
@@ -268,7 +269,7 @@ async def test_an_original_with_no_personal_data_is_kept_as_it_was_and_not_seale
         error="ValueError: no", attempts=5,
     )  # fmt: skip
     _, letter = await stored_letter(js)
-    assert SEALED_ATTRIBUTE not in letter
+    assert SEALED_ATTRIBUTE not in letter and MASKED_ATTRIBUTE not in letter
 
 
 async def test_a_gateway_capture_is_sealed_without_its_sample_and_still_not_replayed(
@@ -301,6 +302,7 @@ async def test_an_original_too_large_to_seal_is_kept_masked_and_not_replayed(
     await letter_of(js, json.dumps(large).encode())
     stored, letter = await stored_letter(js)
     assert SEALED_ATTRIBUTE not in letter and GRANDMOTHER_NIK.encode() not in stored
+    assert letter[MASKED_ATTRIBUTE] is True
 
     assert await ots(sealing, "replay", "1", "--key-file", str(key_file)) == 1
     assert "masked and no sealed original was kept" in capsys.readouterr().err
@@ -334,7 +336,7 @@ async def test_a_service_without_the_public_key_warns_once_and_keeps_letters_mas
     js = nc.jetstream()
     await letter_of(js, requested_body())
     _, letter = await stored_letter(js)
-    assert SEALED_ATTRIBUTE not in letter
+    assert SEALED_ATTRIBUTE not in letter and letter[MASKED_ATTRIBUTE] is True
 
     assert await ots(settings, "replay", "1", "--key-file", str(key_file)) == 1
     assert "masked and no sealed original was kept" in capsys.readouterr().err

@@ -1,6 +1,8 @@
-"""What operators read of a dead letter: NIKs to their last four digits, names gone."""
+"""What operators read of a dead letter: NIKs to their last four digits, names gone, addresses
+and a home visit's coordinates withheld."""
 
 import json
+from typing import Any
 
 from ots_runtime.redaction import (
     REDACTED,
@@ -8,6 +10,7 @@ from ots_runtime.redaction import (
     redact_body,
     redact_original,
     redact_text,
+    redact_value,
 )
 
 NIK = "3509014501010001"
@@ -119,10 +122,51 @@ def test_redacting_twice_changes_nothing_more() -> None:
 
 def test_a_dead_letters_original_loses_niks_and_names_even_in_free_text() -> None:
     body = json.loads(visit_requested())
-    body["data"]["venue"]["address"] = "rumah Budi Santoso, Ajung"
+    body["data"]["note"] = "ask at rumah Budi Santoso, Ajung"
     kept = redact_original(json.dumps(body).encode()).decode()
     assert NIK not in kept and OTHER_NIK not in kept and "Budi Santoso" not in kept
-    assert "************0001" in kept and f"rumah {REDACTED}, Ajung" in kept
+    assert "************0001" in kept and f"ask at rumah {REDACTED}, Ajung" in kept
+
+
+def home_visit(address: str = "Jl. Kenanga 7, Dusun Krajan, Ajung") -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(visit_requested())
+    body["data"]["venue"] = {"type": "home", "name": "Rumah Budi", "address": address,
+                             "kecamatan_code": "350901", "lat": -8.2301, "lon": 113.6402}  # fmt: skip
+    return body
+
+
+def test_a_home_visits_address_and_coordinates_are_withheld_from_a_dead_letter() -> None:
+    kept = json.loads(redact_original(json.dumps(home_visit()).encode()))
+    assert kept["data"]["venue"] == {"type": "home", "address": REDACTED,
+                                     "kecamatan_code": "350901", "lat": REDACTED,
+                                     "lon": REDACTED}  # fmt: skip
+    assert redact_body(json.dumps(home_visit()))["data"]["venue"] == kept["data"]["venue"]
+
+
+def test_an_address_is_withheld_wherever_it_stands_and_wherever_it_is_repeated() -> None:
+    body = home_visit()
+    body["data"]["requester"]["alamat"] = "Jl. Melati 3, Jember"
+    body["data"]["note"] = "the house at Jl. Kenanga 7, Dusun Krajan, Ajung has a red gate"
+    kept = redact_original(json.dumps(body).encode()).decode()
+    assert "Kenanga" not in kept and "Melati" not in kept
+    assert json.loads(kept)["data"]["requester"]["alamat"] == REDACTED
+    assert json.loads(kept)["data"]["note"] == f"the house at {REDACTED} has a red gate"
+
+
+def test_a_public_venues_coordinates_and_an_empty_address_are_kept() -> None:
+    school = {"type": "school", "name": "SDN Ajung 1", "address": "", "lat": -8.2, "lon": 113.6}
+    assert redact_value(school) == {"type": "school", "address": "", "lat": -8.2, "lon": 113.6}
+    base = {"team_id": "team-03", "base": {"lat": -8.17, "lon": 113.7}}
+    assert redact_value(base) == base
+
+
+def test_an_address_in_error_text_is_withheld() -> None:
+    assert redact_text("{'address': 'Jl. Kenanga 7'} refused") == (
+        f"{{'address': \"{REDACTED}\"}} refused"
+    )
+    assert redact_text("Key (visit_id, alamat)=(v-1, Jl. Kenanga 7) already exists.") == (
+        f"Key (visit_id, alamat)=(v-1, {REDACTED}) already exists."
+    )
 
 
 def test_an_original_with_nothing_personal_is_kept_byte_for_byte_and_bytes_lose_niks() -> None:

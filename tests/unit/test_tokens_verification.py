@@ -76,6 +76,14 @@ def test_anything_but_a_signed_token_is_refused_without_an_error(token: str) -> 
     assert isinstance(verifier().check(token), Refusal)
 
 
+def test_a_header_naming_its_key_oddly_or_nested_deeply_is_malformed_not_an_error() -> None:
+    _, claims, signature = a_token().split(".")
+    odd_kid = b64url({"alg": "EdDSA", "kid": ["k1"]})
+    deep = base64.urlsafe_b64encode(b"[" * 1400).rstrip(b"=").decode()
+    for header in (odd_kid, deep):
+        assert verifier().check(f"{header}.{claims}.{signature}") is Refusal.MALFORMED
+
+
 def test_a_token_changed_after_signing_is_refused() -> None:
     header, claims, signature = a_token().split(".")
     forged = json.loads(base64.urlsafe_b64decode(claims + "=="))

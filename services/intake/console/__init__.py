@@ -47,7 +47,9 @@ def service_url(settings: Settings, service: str) -> str:
 
 def install_console(app: FastAPI, settings: Settings) -> None:
     services = Services(service_url(settings, "dispatch"), service_url(settings, "metrics"))
-    app.state.console = Console(settings.token_pepper, services)
+    app.state.console = Console(
+        settings.token_pepper, services, secure_cookies=settings.env == "production"
+    )
     router = APIRouter(prefix=PATH, include_in_schema=False)
     for page in PAGES:
         router.include_router(page.router)

@@ -38,9 +38,12 @@ class Services:
 
 
 class Console:
-    def __init__(self, secret: str, services: Services) -> None:
+    def __init__(self, secret: str, services: Services, *, secure_cookies: bool = False) -> None:
         self.keys = SessionKeys(secret)
         self.services = services
+        # In production the console is reached over TLS ended in front of intake, where the
+        # request's own scheme says http: its cookies are Secure whatever that scheme says.
+        self.secure_cookies = secure_cookies
         self.environments = {code: _environment(code) for code in LANGUAGES}
 
 
@@ -208,4 +211,5 @@ def redirect(request: Request, to: str) -> Response:
 
 
 def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    console: Console = request.app.state.console
+    return console.secure_cookies or request.url.scheme == "https"

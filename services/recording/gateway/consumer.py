@@ -6,6 +6,7 @@ Only an unexpected error is retried (message by message, to find the culprit) an
 """
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -81,6 +82,13 @@ class GatewayOptions:
     # A batch whose samples were written longer ago than this does not commit but starts
     # again: the sweeper may remove unnamed objects older than twice this.
     commit_samples_within_seconds: float = 1800.0
+
+    @property
+    def statement_timeout_ms(self) -> int:
+        """The bound on each statement of a batch with samples, its COMMIT included: a commit
+        checked in time then takes effect by 3/4 of the sweeper's grace, leaving a quarter for
+        the clocks of replicas and store to disagree."""
+        return max(1, round(self.commit_samples_within_seconds * 500))
 
 
 def unreadable_key(stream_seq: int) -> str:
@@ -208,11 +216,14 @@ class GatewayConsumer:
             if isinstance(item, Inbound)
             and (msg.metadata.num_delivered or 1) < self._spec.max_deliver - 1
         )
+        may_be_named: set[str] = set()  # shared by every attempt at this batch: see `_apply`
         try:
-            deferred = await self._until_applied(lambda: self._apply(items, ahead, may_wait))
+            deferred = await self._until_applied(
+                lambda: self._apply(items, ahead, may_be_named, may_wait)
+            )
         except Exception:
             log.exception("gateway batch failed; applying its messages one by one")
-            await self._one_by_one(msgs, items, ahead)
+            await self._one_by_one(msgs, items, ahead, may_be_named)
             return
         if deferred is None:
             return  # stopping: redelivered after ack_wait
@@ -224,11 +235,20 @@ class GatewayConsumer:
                 await msg.ack()
 
     async def _apply(
-        self, items: list[Inbound | Unreadable], ahead: SealedAhead,
+        self, items: list[Inbound | Unreadable], ahead: SealedAhead, may_be_named: set[str],
         may_wait: frozenset[str] = frozenset(),
     ) -> set[str]:  # fmt: skip
+        """`may_be_named` gathers the objects that the rows of an attempt at these items name,
+        for every attempt that reached its COMMIT: one whose client lost the connection there
+        may have committed all the same, and its retry then finds the items already claimed
+        (not applied again, nothing kept). Their objects are never forgotten by a later
+        attempt; only the sweeper, which reads the committed rows, removes one unnamed."""
         started = await ahead.written()  # outside the transaction: its locks wait for no store
         async with self._pool.acquire() as conn, conn.transaction():
+            if self._options.samples is not None and ahead.by_item:
+                await conn.execute(
+                    f"SET LOCAL statement_timeout = {self._options.statement_timeout_ms}"
+                )
             fresh = await claim_inbox(conn, SERVICE, self._spec.durable, map(inbox_key, items))
             todo: list[Inbound | Unreadable] = []
             for item in items:  # a key repeated within the batch is applied once
@@ -255,7 +275,8 @@ class GatewayConsumer:
                 raise StoreUnavailable(
                     "the batch took too long to commit after writing its samples"
                 )
-        self._forget([*writes.unnamed, *sorted(ahead.keys_of(items) - writes.kept)])
+            may_be_named |= writes.kept
+        self._forget([*writes.unnamed, *sorted(ahead.keys_of(items) - may_be_named)])
         SAMPLES_STORED.inc(len(writes.captures))
         count_rejected(writes.rejections)
         ACCEPTED.labels("batch").inc(len(todo) - applier.refused_items - len(writes.deferred))
@@ -305,12 +326,14 @@ class GatewayConsumer:
             await asyncio.sleep(min(0.05 * streak, 1.0))
 
     async def _one_by_one(
-        self, msgs: list[Msg], items: list[Inbound | Unreadable], ahead: SealedAhead
-    ) -> None:
+        self, msgs: list[Msg], items: list[Inbound | Unreadable], ahead: SealedAhead,
+        may_be_named: set[str],
+    ) -> None:  # fmt: skip
         for msg, item in zip(msgs, items, strict=True):
             try:
                 # one by one, nothing waits: a culprit is being sought
-                if await self._until_applied(lambda item=item: self._apply([item], ahead)) is None:  # type: ignore[misc]
+                apply = functools.partial(self._apply, [item], ahead, may_be_named)
+                if await self._until_applied(apply) is None:
                     return
                 await msg.ack()
             except Exception as error:

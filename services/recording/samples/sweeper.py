@@ -2,9 +2,14 @@
 
 A batch writes its samples before its transaction commits, so a crash, a rollback or a retry
 leaves objects behind that no row will ever name; so does a replaced sample whose removal
-after the commit failed. A batch gives up rather than commit later than half the grace after
-writing its samples (`GatewayOptions.commit_samples_within_seconds`), so an object this old
-whose key no row holds is never going to be named. One replica sweeps at a time.
+after the commit failed, or the objects of a batch whose connection was lost during COMMIT
+(the batch cannot tell whether it took effect, and leaves them here). A batch gives up rather
+than commit later than half the grace after writing its samples
+(`GatewayOptions.commit_samples_within_seconds`), and each of its statements, COMMIT included,
+is bounded by a quarter of the grace (`statement_timeout`), so an object this old whose key no
+row holds is never going to be named. That holds while the store's clock (an object's
+`last_modified`) and this replica's (the cutoff) differ by less than the remaining quarter.
+One replica sweeps at a time.
 
 Listing the whole store grows with everything it holds, so a round lists only the prefixes of
 the visits still open or completed within `RECENT` (where batches write); about once a day
