@@ -32,16 +32,17 @@ SPECS = (
     VISIT_REQUESTED, VISIT_SCHEDULED, VISIT_UNASSIGNED, VISIT_CANCELLED, VISIT_COMPLETED,
     RECORDING_COMPLETED, RECORDING_REJECTED, SERVICE_DELIVERED, ROUTE_PLANNED, TEAM_UPDATED,
 )  # fmt: skip
+BATCH_SIZE = 1000
+# Two batches at once, as two replicas would: folds add up in any order and visits are locked
+# in id order, so one batch's commit overlaps the next one's parsing.
+CONCURRENCY = 2
 CONSUMER = ConsumerSpec(
     durable="metrics-aggregates",
     stream="OTS_EVENTS",
     filter_subjects=tuple(spec.pattern for spec in SPECS),
-    max_ack_pending=2000,
+    # the batches being handled and the one fetched ahead, all held unacknowledged at once
+    max_ack_pending=(CONCURRENCY + 1) * BATCH_SIZE,
 )
-BATCH_SIZE = 500
-# Two batches at once, as two replicas would: folds add up in any order and visits are locked
-# in id order, so one batch's commit overlaps the next one's parsing.
-CONCURRENCY = 2
 
 
 def fold(events: list[CloudEvent[Any]]) -> Batch:
