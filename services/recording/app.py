@@ -12,7 +12,7 @@ from ots_runtime.auth import start_token_verification, token_keys
 from ots_runtime.http import install_service_endpoints
 from ots_runtime.service import Consumption, ServiceRuntime, Subscription, start_runtime
 from ots_runtime.settings import Settings
-from services.recording import closing, events, views, worklist
+from services.recording import closing, events, views
 from services.recording.api import router
 from services.recording.config import RecordingSettings
 from services.recording.gateway.consumer import CONSUMER as GATEWAY_CONSUMER
@@ -27,7 +27,10 @@ from services.recording.samples.sweeper import run_sweeper
 
 SERVICE = "recording"
 MIGRATIONS = Path(__file__).with_name("migrations")
-CONSUMERS = [events.CONSUMER, GATEWAY_CONSUMER, worklist.CONSUMER]
+CONSUMERS = [events.CONSUMER, GATEWAY_CONSUMER]
+# `recording-worklist` (OTS_EVENTS) kept a second projection until migration 008; its subjects
+# are recording-events' now, and `ots streams` deletes it from an upgraded deployment.
+RETIRED_CONSUMERS = [("OTS_EVENTS", "recording-worklist")]
 log = logging.getLogger(__name__)
 
 
@@ -58,8 +61,7 @@ def create_app(settings: Settings, config: RecordingSettings | None = None) -> F
             GATEWAY_CONSUMER, gateway, options.batch_size,
             redact=without_sample, inbox_keys=stored_inbox_keys,
         )  # fmt: skip
-        subscriptions = [Subscription(events.CONSUMER, events.HANDLERS),
-                         Subscription(worklist.CONSUMER, worklist.HANDLERS)]  # fmt: skip
+        subscriptions = [Subscription(events.CONSUMER, events.HANDLERS)]
         runtime = await start_runtime(settings, SERVICE, subscriptions, also=(work_queue,))
 
         async def sweeper(stop: asyncio.Event) -> None:

@@ -1,4 +1,8 @@
-"""What recording keeps from OTS_EVENTS: enrolled devices and the visits it may record at.
+"""What recording keeps from OTS_EVENTS: enrolled devices and the visits it may record at, the
+one projection both the gateway consumer's verdicts and the devices' worklists read.
+
+Each handler applies its event and, in the same transaction, marks the worklists it may change
+(`worklist.touch`): a tablet's worklist and the verdicts on its captures read the same rows.
 
 A device's revocation keeps the time of the event that revoked it (`revoked_at`): a capture
 signed before it still counts.
@@ -10,6 +14,7 @@ closed.
 """
 
 import base64
+import json
 import logging
 
 import asyncpg
@@ -25,14 +30,17 @@ from contracts.events import (
 )
 from contracts.subjects import (
     DEVICE_ENROLLED,
+    ROUTE_PLANNED,
     VISIT_CANCELLED,
     VISIT_CLOSE_REQUESTED,
+    VISIT_COMPLETED,
     VISIT_REQUESTED,
     VISIT_SCHEDULED,
     VISIT_UNASSIGNED,
 )
 from ots_runtime.broker import ConsumerSpec
 from ots_runtime.consumer import Handler
+from services.recording import worklist
 from services.recording.closing import CLOSED_BY_OPERATOR, CLOSED_ON_CANCELLATION, close_now
 from services.recording.metrics import count_rejected
 
@@ -40,7 +48,7 @@ log = logging.getLogger(__name__)
 
 SUBJECTS = (
     DEVICE_ENROLLED, VISIT_REQUESTED, VISIT_SCHEDULED, VISIT_UNASSIGNED, VISIT_CANCELLED,
-    VISIT_CLOSE_REQUESTED,
+    VISIT_CLOSE_REQUESTED, VISIT_COMPLETED, ROUTE_PLANNED,
 )  # fmt: skip
 CONSUMER = ConsumerSpec(
     durable="recording-events",
@@ -64,23 +72,32 @@ async def on_device_enrolled(conn: asyncpg.Connection, event: CloudEvent[DeviceE
         d.device_id, d.team_id, d.kind.value, base64.b64decode(d.public_key), d.expires_at,
         d.revoked, event.time,
     )  # fmt: skip
+    await worklist.touch(conn, worklist.BUCKET, [d.device_id])
 
 
 async def on_visit_requested(conn: asyncpg.Connection, event: CloudEvent[VisitRequested]) -> None:
     d = event.data
+    details = {  # what a tablet is shown of the visit (worklist.py)
+        "venue": d.venue.model_dump(mode="json"),
+        "services": [s.value for s in d.services],
+        "residents": [r.model_dump(mode="json") for r in d.residents],
+    }
     await conn.execute(
         "INSERT INTO recording.visits (visit_id, venue_type, kecamatan_code, expected_people,"
-        " residents, owner_agency) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (visit_id) DO"
-        " UPDATE SET venue_type = excluded.venue_type, kecamatan_code = excluded.kecamatan_code,"
-        " expected_people = excluded.expected_people, residents = excluded.residents,"
-        " owner_agency = excluded.owner_agency",
+        " residents, owner_agency, details) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+        " ON CONFLICT (visit_id) DO UPDATE SET venue_type = excluded.venue_type,"
+        " kecamatan_code = excluded.kecamatan_code, expected_people = excluded.expected_people,"
+        " residents = excluded.residents, owner_agency = excluded.owner_agency,"
+        " details = excluded.details",
         d.visit_id, d.venue.type.value, d.venue.kecamatan_code, d.expected_people,
-        [r.nik for r in d.residents], d.requester.agency_name,
+        [r.nik for r in d.residents], d.requester.agency_name, json.dumps(details),
     )  # fmt: skip
+    await worklist.touch_teams(conn, await worklist.teams_of_visit(conn, d.visit_id))
 
 
 async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitScheduled]) -> None:
     d = event.data
+    before = await worklist.teams_of_visit(conn, d.visit_id)
     await conn.execute(
         "INSERT INTO recording.visits AS v (visit_id, team_id, plan_revision, visit_date)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT (visit_id) DO UPDATE SET team_id = excluded.team_id,"
@@ -88,11 +105,14 @@ async def on_visit_scheduled(conn: asyncpg.Connection, event: CloudEvent[VisitSc
         " unassigned = false WHERE v.plan_revision <= excluded.plan_revision",
         d.visit_id, d.team_id, d.plan_revision, d.date,
     )  # fmt: skip
+    await worklist.touch_teams(conn, [*before, d.team_id])
 
 
 async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitUnassigned]) -> None:
-    """The former team's devices are refused from now on; a later plan may give it a team."""
+    """The former team's devices are refused from now on, and it is off every worklist; a later
+    plan may give it a team."""
     d = event.data
+    before = await worklist.teams_of_visit(conn, d.visit_id)
     await conn.execute(
         "INSERT INTO recording.visits AS v (visit_id, plan_revision, unassigned)"
         " VALUES ($1, $2, true) ON CONFLICT (visit_id) DO UPDATE SET team_id = NULL,"
@@ -100,15 +120,18 @@ async def on_visit_unassigned(conn: asyncpg.Connection, event: CloudEvent[VisitU
         " WHERE v.plan_revision <= excluded.plan_revision AND v.completed_at IS NULL",
         d.visit_id, d.plan_revision,
     )  # fmt: skip
+    await worklist.touch_teams(conn, before)
 
 
 async def on_visit_cancelled(conn: asyncpg.Connection, event: CloudEvent[VisitCancelled]) -> None:
+    """Final, whatever plan comes later: `cancelled` is never set back."""
     visit_id = event.data.visit_id
     await conn.execute(
         "INSERT INTO recording.visits (visit_id, cancelled) VALUES ($1, true)"
         " ON CONFLICT (visit_id) DO UPDATE SET cancelled = true",
         visit_id,
     )
+    await worklist.touch_teams(conn, await worklist.teams_of_visit(conn, visit_id))
     if await _worked(conn, visit_id):
         count_rejected(await close_now(conn, visit_id, CLOSED_ON_CANCELLATION))
 
@@ -147,4 +170,6 @@ HANDLERS: list[Handler] = [
     Handler(VISIT_UNASSIGNED, on_visit_unassigned),
     Handler(VISIT_CANCELLED, on_visit_cancelled),
     Handler(VISIT_CLOSE_REQUESTED, on_visit_close_requested),
+    Handler(VISIT_COMPLETED, worklist.on_visit_completed),
+    Handler(ROUTE_PLANNED, worklist.on_route_planned),
 ]

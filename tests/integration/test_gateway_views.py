@@ -16,7 +16,7 @@ from contracts.subjects import DEVICE_ENROLLED, RECORDING_REJECTED, ROUTE_PLANNE
 from ots_gateway.views import read_worklist
 from ots_runtime.embedded import EmbeddedNats
 from ots_runtime.settings import Settings
-from services.recording import emit, events, feedback, views, worklist
+from services.recording import emit, events, feedback, views
 from services.recording.emit import Outgoing
 from tests.support.events import eventually
 
@@ -24,8 +24,8 @@ DEVICE, TEAM = "gw-team07-01", "team-07"
 
 
 async def applied(pool: asyncpg.Pool, spec: EventSpec, data: BaseModel) -> None:
-    """As recording's `recording-worklist` consumer applies an event: in one transaction."""
-    handler = next(h for h in worklist.HANDLERS if h.spec is spec)
+    """As recording's `recording-events` consumer applies an event: in one transaction."""
+    handler = next(h for h in events.HANDLERS if h.spec is spec)
     event = envelope(data, type_=spec.type, source="ots/test", subject=None)
     async with pool.acquire() as conn, conn.transaction():
         await handler.handle(conn, event)
@@ -117,4 +117,8 @@ async def test_feedback_keeps_any_rejection_of_an_enrolled_device_and_none_of_a_
         )
     assert [(r.capture_id, r.reason) for r in kept.rejections] == [("cap-\x00-nul", "malformed")]
     assert stranger == 0
-    assert await unpublished(db) == 1  # the enrolled device's view, to be written
+    marked = await db.fetch(
+        "SELECT device_id FROM recording.device_views WHERE bucket = 'feedback'"
+        " AND version > published"
+    )
+    assert [r["device_id"] for r in marked] == [DEVICE]  # the enrolled device's, to be written

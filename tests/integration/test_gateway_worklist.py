@@ -102,11 +102,11 @@ async def sent_at(nc: Client, spec: EventSpec, data: BaseModel, subject_id: str,
 
 
 async def applied_and_published(scene: Scene, event_id: str) -> None:
-    """Recording's worklist consumer applied the event and every view it marked is written."""
+    """Recording's events consumer applied the event and every view it marked is written."""
 
     async def settled() -> bool:
         return bool(await scene.db.fetchval(
-            "SELECT EXISTS (SELECT FROM recording.inbox WHERE consumer = 'recording-worklist'"
+            "SELECT EXISTS (SELECT FROM recording.inbox WHERE consumer = 'recording-events'"
             " AND event_id = $1) AND NOT EXISTS (SELECT FROM recording.device_views"
             " WHERE version > published)", event_id,
         ))  # fmt: skip
@@ -241,7 +241,7 @@ async def test_an_older_enrolment_delivered_after_the_revocation_leaves_the_devi
     worklist = await read_worklist(js, device.device_id)
     assert worklist is not None and worklist.team_id == TEAM and worklist.days == []
     assert await scene.db.fetchval(
-        "SELECT revoked FROM recording.worklist_devices WHERE device_id = $1", device.device_id
+        "SELECT revoked FROM recording.devices WHERE device_id = $1", device.device_id
     )
 
 
