@@ -538,7 +538,6 @@ async def prepare(nats_url: str, database_url: str) -> str:
         env="test",
         nats_url=nats_url,
         database_url=database_url,
-        token_pepper=PEPPER,
         token_public_keys=PUBLIC_KEYS,
         token_signing_key=SIGNING_KEY,
     )
@@ -731,13 +730,13 @@ def run_bench(opts: Options) -> int:
         env = dict(os.environ)
         env.update(
             OTS_ENV="test", OTS_NATS_URL=nats.url, OTS_DATABASE_URL=postgres.url,
-            OTS_TOKEN_PEPPER=PEPPER, OTS_LOG_LEVEL="WARNING", OTS_DATA_DIR=str(work / "ots"),
+            OTS_LOG_LEVEL="WARNING", OTS_DATA_DIR=str(work / "ots"),
             OTS_TOKEN_PUBLIC_KEYS=PUBLIC_KEYS,
         )  # fmt: skip
         env.pop(PROFILE_ENV, None)
         minimal = ServerProcess.start("minimal", work, env, free_port())
         stack.callback(minimal.stop)
-        intake_env = dict(env)
+        intake_env = dict(env, OTS_TOKEN_PEPPER=PEPPER)  # the console's session key: intake's alone
         if opts.profile:
             intake_env[PROFILE_ENV] = str(opts.profile.resolve())
         intake_port = free_port()

@@ -151,7 +151,6 @@ class System:
                 "env": "test",
                 "nats_url": self.nats.url,
                 "database_url": self.postgres.url,
-                "token_pepper": PEPPER,
                 "token_public_keys": PUBLIC_KEYS,
                 "token_signing_key": SIGNING_KEY,
                 "data_dir": str(self.root / "data"),
@@ -166,7 +165,6 @@ class System:
             "OTS_ENV": "test",
             "OTS_NATS_URL": self.nats.url,
             "OTS_DATABASE_URL": self.postgres.url,
-            "OTS_TOKEN_PEPPER": PEPPER,
             "OTS_TOKEN_PUBLIC_KEYS": PUBLIC_KEYS,
             "OTS_BIOMETRIC_KEYS": BIOMETRIC_KEYS,
             "OTS_BIOMETRIC_ACTIVE_KEY": "soak",
@@ -186,7 +184,7 @@ class System:
         log = self.log(name).open("ab")
         self.children[name] = subprocess.Popen(
             [sys.executable, "-m", "ots.cli", "serve", name],
-            env=self.env(),
+            env=self.env() | ({"OTS_TOKEN_PEPPER": PEPPER} if name == "intake" else {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -7,7 +7,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.streams import ALL_STREAMS
 
-PLACEHOLDER = "change-me"
 # A processed message whose ack was lost comes back within max_deliver x ack_wait (5 x 30 s
 # plus nak back-offs of at most 30 s: minutes). A day bounds that generously for every
 # consumer without restating each ConsumerSpec here; an outage between commit and ack
@@ -18,9 +17,10 @@ REDELIVERY_BOUND_HOURS = 24.0
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OTS_", env_file=".env", extra="ignore")
 
-    # Fail closed: nothing set means production. The placeholder secrets are for
-    # `OTS_ENV=development` only, which `ots run`/`ots demo` set for their embedded system;
-    # `test` is explicit too, but brings its own secrets like production.
+    # Fail closed: nothing set means production. Development defaults (embedded servers,
+    # a token key pair in data_dir) are for `OTS_ENV=development` only, which `ots run`/`ots
+    # demo` set for their embedded system; `test` is explicit too, but brings its own secrets
+    # like production. A service's own secrets are in its own settings (services/intake/config.py, ...).
     env: Literal["development", "test", "production"] = "production"
     nats_url: str | None = None
     nats_user: str | None = None
@@ -36,7 +36,6 @@ class Settings(BaseSettings):
     # apart (containers, Kubernetes); unset, on bind_host at their ports, as `ots run` starts them.
     dispatch_url: str | None = None
     metrics_url: str | None = None
-    token_pepper: str = Field(default=PLACEHOLDER, min_length=8)
     # API tokens (ots_runtime/auth.py): `kid:<base64 Ed25519 public key>[,...]` on every
     # service; `kid:<base64 private seed>` where tokens are issued (`ots tokens create`).
     # Unset, development keeps a key pair in data_dir; test and production refuse to start.
@@ -68,12 +67,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_placeholders_outside_development(self) -> Self:
-        if self.env != "development" and self.token_pepper == PLACEHOLDER:
-            raise ValueError(
-                f"OTS_TOKEN_PEPPER must be set to a real secret (OTS_ENV is {self.env}; the "
-                "placeholder is for OTS_ENV=development only, which `ots run` sets)"
-            )
+    def _require_the_servers_in_production(self) -> Self:
         if self.env == "production" and not (self.nats_url and self.database_url):
             raise ValueError("OTS_NATS_URL and OTS_DATABASE_URL are required in production")
         return self

@@ -42,7 +42,7 @@ def postgres_server(workdir: Path) -> Iterator[EmbeddedPostgres]:
 def base_settings(nats_server: EmbeddedNats, postgres_server: EmbeddedPostgres) -> Settings:
     return Settings(
         env="test", nats_url=nats_server.url, database_url=postgres_server.url,
-        token_pepper="test-pepper-not-secret", intake_port=0,
+        intake_port=0,
         token_public_keys=test_keys.PUBLIC_KEYS, token_signing_key=test_keys.SIGNING_KEY,
     )  # fmt: skip
 

@@ -12,6 +12,7 @@ from ots_runtime.service import Subscription, start_runtime
 from ots_runtime.settings import Settings
 from services.intake import read_model
 from services.intake.api import router
+from services.intake.config import IntakeSettings
 from services.intake.console import install_console
 from services.intake.tokens import remember_revoked
 from services.intake.visit_writer import VisitWriter
@@ -22,8 +23,9 @@ CONSUMERS = [read_model.CONSUMER]
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, config: IntakeSettings | None = None) -> FastAPI:
     keys = token_keys(settings)
+    config = config or IntakeSettings(env=settings.env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +52,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
-    install_console(app, settings)
+    install_console(app, settings, config.token_pepper)
     install_service_endpoints(app, SERVICE, max_body_bytes=MAX_BODY_BYTES)
     return app

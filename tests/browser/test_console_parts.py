@@ -181,10 +181,10 @@ def test_in_production_the_consoles_cookies_are_secure_behind_a_tls_proxy() -> N
     def plain_http_request(env: str) -> Request:
         app = FastAPI()
         settings = Settings(
-            env=env, token_pepper="a-pepper-for-tests", nats_url="nats://nats:4222",
-            database_url="postgresql://db/ots", _env_file=None,
+            env=env, nats_url="nats://nats:4222", database_url="postgresql://db/ots",
+            _env_file=None,
         )  # fmt: skip
-        install_console(app, settings)
+        install_console(app, settings, "a-pepper-for-tests")
         scope = {"type": "http", "scheme": "http", "app": app, "headers": [], "path": "/"}
         return Request(scope)
 

@@ -12,6 +12,7 @@ from ots_runtime.settings import Settings
 from services.intake.app import create_app
 from services.intake.tokens import Role, create_token
 from tests.support.http_service import serving
+from tests.support.intake import intake_config
 
 
 @dataclass
@@ -46,5 +47,5 @@ async def tokens(settings: Settings, db: asyncpg.Pool) -> Tokens:
 
 @pytest.fixture
 async def intake(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_app(settings)) as client:
+    async with serving(create_app(settings, intake_config())) as client:
         yield client

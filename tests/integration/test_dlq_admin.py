@@ -1,7 +1,6 @@
 """`ots dlq`: operators list, read (redacted), replay and purge dead letters. Masked letters
 replayed from their sealed originals: tests/integration/test_dlq_sealed_originals.py."""
 
-import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
@@ -16,23 +15,17 @@ from contracts import CloudEvent, envelope
 from contracts.events import VisitCancelled
 from contracts.examples import GRANDMOTHER_NIK, GRANDSON_NIK, example_event
 from contracts.streams import DLQ
-from contracts.subjects import DEVICE_ENROLLED, GATEWAY_CAPTURE, VISIT_CANCELLED, VISIT_REQUESTED
+from contracts.subjects import DEVICE_ENROLLED, GATEWAY_CAPTURE, VISIT_CANCELLED
 from ots import dlq
-from ots.cli import admin, parser
-from ots_runtime import subscriber
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
-from ots_runtime.consumer import EventConsumer, Handle, Handler
 from ots_runtime.dead_letter import MASKED_ATTRIBUTE, DeadLetterer
 from ots_runtime.settings import Settings
-from ots_runtime.subscriber import Durable
-from tests.support.events import eventually, url_of
+from tests.support.dlq import DispatchConsumer, has_letters, ots, requested_body
+from tests.support.events import eventually
 
 SPEC = ConsumerSpec("dispatch-dlq-test", "OTS_EVENTS", ("ots.visit.cancelled",), max_deliver=2,
                     ack_wait_seconds=2)  # fmt: skip
-
-
-async def ots(settings: Settings, *argv: str) -> int:
-    return await admin(parser().parse_args(["dlq", *argv]), settings)
+DISPATCH = DispatchConsumer(SPEC, VISIT_CANCELLED)
 
 
 async def dead_letter(
@@ -44,10 +37,6 @@ async def dead_letter(
         subject=subject, data=body, headers=headers or {"Nats-Msg-Id": f"m-{seq}"},
         stream=stream, stream_seq=seq, error=error, attempts=5,
     )  # fmt: skip
-
-
-def requested_body() -> bytes:
-    return example_event(VISIT_REQUESTED).model_dump_json().encode()
 
 
 def cancelled(visit_id: str, event_id: str) -> bytes:
@@ -202,20 +191,6 @@ async def after_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> Non
     )
 
 
-@contextlib.asynccontextmanager
-async def consuming(nc: Client, db: asyncpg.Pool, handle: Handle) -> AsyncIterator[None]:
-    durable = Durable(SPEC, "dispatch", fetch_timeout=0.2)
-    consumer = EventConsumer(service="dispatch", js=nc.jetstream(), pool=db, spec=SPEC,
-                             handlers=[Handler(VISIT_CANCELLED, handle)], stop=durable.stop)  # fmt: skip
-    async with subscriber.consuming(url_of(nc), durable, consumer):
-        yield
-
-
-async def settled_up_to(js: JetStreamContext, stream_seq: int) -> bool:
-    info = await js.consumer_info("OTS_EVENTS", SPEC.durable)
-    return bool(info.delivered.stream_seq >= stream_seq and info.num_ack_pending == 0)
-
-
 async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_once(
     applied: None, settings: Settings, nc: Client, db: asyncpg.Pool,
     capsys: pytest.CaptureFixture[str],
@@ -224,8 +199,8 @@ async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_o
     await ensure_consumer(js, SPEC)
     await js.publish("ots.visit.cancelled", cancelled("v-1", "evt-1"),
                      headers={"Nats-Msg-Id": "transport-1", "Ots-Trace": "t-1"})  # fmt: skip
-    async with consuming(nc, db, before_the_fix):
-        await eventually(lambda: _has_letters(js))
+    async with DISPATCH.consuming(nc, db, before_the_fix):
+        await eventually(lambda: has_letters(js))
     [found] = await dlq.letters(js)
     assert isinstance(found, dlq.Letter)
     assert found.dead.attempts == SPEC.max_deliver
@@ -233,14 +208,14 @@ async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_o
     assert await db.fetchval("SELECT count(*) FROM dispatch.applied") == 0
     stored_letter = (await js.get_msg(DLQ.name, seq=found.seq)).data or b""
 
-    async with consuming(nc, db, after_the_fix):
+    async with DISPATCH.consuming(nc, db, after_the_fix):
         assert await ots(settings, "replay", str(found.seq)) == 0
         out = capsys.readouterr().out
         assert out.startswith(
             f"replayed {found.seq}: ots.visit.cancelled event evt-1 as OTS_EVENTS"
         )
         replay_seq = int(out.split()[-1])
-        await eventually(lambda: settled_up_to(js, replay_seq))
+        await eventually(lambda: DISPATCH.settled_up_to(js, replay_seq))
     assert await db.fetch("SELECT visit_id, event_id FROM dispatch.applied") == [("v-1", "evt-1")]
     assert await dlq.count(js) == 0
     replayed = await js.get_msg("OTS_EVENTS", seq=replay_seq)
@@ -253,16 +228,12 @@ async def test_a_dead_lettered_event_replayed_after_the_fix_is_applied_exactly_o
     assert "no dead letter" in capsys.readouterr().err
     # A second copy of the letter (say, a replay whose delete was lost) changes nothing either.
     await js.publish("ots.dlq.dispatch", stored_letter, headers={"Nats-Msg-Id": "copy"})
-    async with consuming(nc, db, after_the_fix):
+    async with DISPATCH.consuming(nc, db, after_the_fix):
         [again] = await dlq.replay_all(js, "dispatch")
         assert isinstance(again, dlq.Replayed) and not again.duplicate
-        await eventually(lambda: settled_up_to(js, again.stream_seq))
+        await eventually(lambda: DISPATCH.settled_up_to(js, again.stream_seq))
     assert await db.fetch("SELECT visit_id, event_id FROM dispatch.applied") == [("v-1", "evt-1")]
     assert await dlq.count(js) == 0
-
-
-async def _has_letters(js: JetStreamContext) -> bool:
-    return bool(await dlq.count(js))
 
 
 async def test_a_gateway_capture_whose_sample_was_withheld_is_kept_not_replayed(

@@ -2,7 +2,6 @@
 a fix by whoever holds the private key, and by nobody else."""
 
 import base64
-import contextlib
 import json
 import logging
 import os
@@ -21,16 +20,14 @@ from contracts.examples import DAUGHTER_IN_LAW_NIK, GRANDMOTHER_NIK, GRANDSON_NI
 from contracts.streams import DLQ
 from contracts.subjects import GATEWAY_CAPTURE, VISIT_REQUESTED
 from ots import dlq
-from ots.cli import admin, offline_command, parser
+from ots.cli import offline_command, parser
 from ots.embedded_env import (
     EmbeddedServers,
     child_env,
     development_dlq_key,
     load_runtime_env,
 )
-from ots_runtime import subscriber
 from ots_runtime.broker import ConsumerSpec, ensure_consumer
-from ots_runtime.consumer import EventConsumer, Handle, Handler
 from ots_runtime.dead_letter import (
     MASKED_ATTRIBUTE,
     MAX_SEALED_BYTES,
@@ -40,11 +37,12 @@ from ots_runtime.dead_letter import (
 )
 from ots_runtime.sealing import PrivateKey, private_keys, public_text
 from ots_runtime.settings import Settings
-from ots_runtime.subscriber import Durable
-from tests.support.events import eventually, url_of
+from tests.support.dlq import DispatchConsumer, has_letters, ots, requested_body
+from tests.support.events import eventually
 
 SPEC = ConsumerSpec("dispatch-sealed-dlq-test", "OTS_EVENTS", ("ots.visit.requested",),
                     max_deliver=2, ack_wait_seconds=2)  # fmt: skip
+DISPATCH = DispatchConsumer(SPEC, VISIT_REQUESTED)
 SECRETS = (GRANDMOTHER_NIK, DAUGHTER_IN_LAW_NIK, GRANDSON_NIK, "Siti Aminah", "Dewi Lestari",
            "Rizky")  # fmt: skip
 ADMIN = PrivateKey.generate("dlq-admin")
@@ -66,14 +64,6 @@ def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "dlq.key"
     path.write_text(ADMIN.text() + "\n")
     return path
-
-
-async def ots(settings: Settings, *argv: str) -> int:
-    return await admin(parser().parse_args(["dlq", *argv]), settings)
-
-
-def requested_body() -> bytes:
-    return example_event(VISIT_REQUESTED).model_dump_json().encode()
 
 
 async def stored_letter(js: JetStreamContext, seq: int = 1) -> tuple[bytes, dict[str, Any]]:
@@ -110,24 +100,6 @@ async def after_the_fix(conn: asyncpg.Connection, event: CloudEvent[Any]) -> Non
                        event.id, niks)  # fmt: skip
 
 
-@contextlib.asynccontextmanager
-async def consuming(nc: Client, db: asyncpg.Pool, handle: Handle) -> AsyncIterator[None]:
-    durable = Durable(SPEC, "dispatch", fetch_timeout=0.2)
-    consumer = EventConsumer(service="dispatch", js=nc.jetstream(), pool=db, spec=SPEC,
-                             handlers=[Handler(VISIT_REQUESTED, handle)], stop=durable.stop)  # fmt: skip
-    async with subscriber.consuming(url_of(nc), durable, consumer):
-        yield
-
-
-async def settled_up_to(js: JetStreamContext, stream_seq: int) -> bool:
-    info = await js.consumer_info("OTS_EVENTS", SPEC.durable)
-    return bool(info.delivered.stream_seq >= stream_seq and info.num_ack_pending == 0)
-
-
-async def has_letters(js: JetStreamContext) -> bool:
-    return bool(await dlq.count(js))
-
-
 async def test_a_masked_letter_is_replayed_from_its_sealed_original_with_the_private_key(
     applied: None, sealing: Settings, nc: Client, db: asyncpg.Pool, key_file: Path,
     capsys: pytest.CaptureFixture[str],
@@ -136,7 +108,7 @@ async def test_a_masked_letter_is_replayed_from_its_sealed_original_with_the_pri
     await ensure_consumer(js, SPEC)
     body = requested_body()
     await js.publish("ots.visit.requested", body, headers=ORIGINAL_HEADERS)
-    async with consuming(nc, db, before_the_fix):
+    async with DISPATCH.consuming(nc, db, before_the_fix):
         await eventually(lambda: has_letters(js))
 
     # Stored masked: neither NIK nor name anywhere in the letter's bytes, headers included.
@@ -154,12 +126,12 @@ async def test_a_masked_letter_is_replayed_from_its_sealed_original_with_the_pri
     )
     assert await dlq.count(js) == 1
 
-    async with consuming(nc, db, after_the_fix):
+    async with DISPATCH.consuming(nc, db, after_the_fix):
         assert await ots(sealing, "replay", "1", "--key-file", str(key_file)) == 0
         out = capsys.readouterr().out
         assert out.startswith("replayed 1: ots.visit.requested event ")
         replay_seq = int(out.split()[-1])
-        await eventually(lambda: settled_up_to(js, replay_seq))
+        await eventually(lambda: DISPATCH.settled_up_to(js, replay_seq))
     sent = json.loads(body)
     assert await db.fetch("SELECT visit_id, event_id, niks FROM dispatch.applied") == [
         (sent["data"]["visit_id"], sent["id"], [GRANDMOTHER_NIK, DAUGHTER_IN_LAW_NIK, GRANDSON_NIK])

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -45,17 +44,17 @@ from ots import dlq
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots.simulate.upstream import enrol, schedule_visit
 from ots_runtime.settings import Settings
-from services.recording.app import create_app
 from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (
     TEAM,
+    Scene,
+    configured,
     eventually,
     gateway_drained,
     prepare,
-    recording_config,
+    recording_served,
 )
 from tests.support.events import published
-from tests.support.http_service import serving
 from tests.support.requests import a_nik
 
 HOSTILE_MESSAGES = 10_000
@@ -365,27 +364,20 @@ def generate(forge: Forge, count: int) -> list[Outgoing]:
 
 
 @dataclass
-class Stage:
-    nc: Client
-    db: asyncpg.Pool
-    http: httpx.AsyncClient
-    device: SimulatedDevice
-    visit_id: str
-    niks: list[str]
+class Stage(Scene):
+    """The scene, with what the hostile messages are forged from."""
+
     forge: Forge
 
 
-@pytest.fixture(name="config")
-def immediate_close() -> RecordingSettings:
-    return recording_config(close_grace_seconds=0)
+immediate_close = configured(close_grace_seconds=0)
 
 
 @pytest.fixture(name="stage")
 async def a_stage(
     settings: Settings, nc: Client, db: asyncpg.Pool, config: RecordingSettings
 ) -> AsyncIterator[Stage]:
-    app = create_app(settings.model_copy(update={"recording_port": 0}), config)
-    async with serving(app) as http:
+    async with recording_served(settings, config) as http:
         device, neighbour = SimulatedDevice("gw-team07-01"), SimulatedDevice("gw-team07-02")
         visit_id, niks = await prepare(nc, db, device, people=3)
         await enrol(nc.jetstream(), neighbour, TEAM)

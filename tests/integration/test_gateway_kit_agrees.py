@@ -10,29 +10,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from contracts.enums import Modality, RejectionReason
 from contracts.gateway.inbound import best_effort_ids, read
 from contracts.gateway.judge import DEFAULT_MAX_MESSAGE_BYTES as MAX_BYTES
 from contracts.gateway.signing import GENESIS_HASH
 from ots.simulate.rules import every_slot
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
-from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     Scene,
+    configured,
     eventually,
     gateway_drained,
-    recording_config,
     running_scene,
 )
 
 FINGER = Modality.FINGER
-
-
-@pytest.fixture(name="config")
-def settling_at_once() -> RecordingSettings:
-    return recording_config(close_grace_seconds=0)
+settling_at_once = configured(close_grace_seconds=0)
 
 
 def with_body(message: GatewayMessage, **changes: Any) -> GatewayMessage:

@@ -19,6 +19,7 @@ from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
 from tests.integration.test_recording_fixtures import recording_config
 from tests.support.events import eventually, published
 from tests.support.http_service import serving
+from tests.support.intake import intake_config
 from tests.support.requests import a_home_visit, a_nik, a_team
 
 __all__ = ["intake", "tokens"]
@@ -138,9 +139,9 @@ async def test_the_same_idempotency_key_and_body_return_the_first_answer_across_
 ) -> None:
     body, key = a_home_visit(), {"Idempotency-Key": str(uuid.uuid4())}
     headers = bearer(tokens.agency) | key
-    async with serving(create_app(settings)) as client:
+    async with serving(create_app(settings, intake_config())) as client:
         first = await client.post("/v1/visits", json=body, headers=headers)
-    async with serving(create_app(settings)) as client:
+    async with serving(create_app(settings, intake_config())) as client:
         again = await client.post("/v1/visits", json=body, headers=headers)
         other = await client.post("/v1/visits", json=a_home_visit(), headers=headers)
     assert first.status_code == again.status_code == 201
@@ -257,7 +258,7 @@ async def test_readiness_is_503_while_a_consumer_is_down_and_200_once_it_is_rest
         await real_loop(self, stop)
 
     monkeypatch.setattr(DurableBatch, "_fetch_and_handle", loop_unless_broken)
-    async with serving(create_app(settings)) as intake:
+    async with serving(create_app(settings, intake_config())) as intake:
         answer = await readiness(intake, 503, within=10)
         assert answer.json()["checks"]["consumers"] is False
         broken.clear()

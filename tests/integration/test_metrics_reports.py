@@ -28,8 +28,7 @@ HEADER = "year,service_type,venue_type,kecamatan_code,count\n"
 
 async def ots(settings: Settings, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "OTS_NATS_URL": str(settings.nats_url),
-           "OTS_DATABASE_URL": str(settings.database_url), "OTS_ENV": settings.env,
-           "OTS_TOKEN_PEPPER": settings.token_pepper}  # fmt: skip
+           "OTS_DATABASE_URL": str(settings.database_url), "OTS_ENV": settings.env}  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ots.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

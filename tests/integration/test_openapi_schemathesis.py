@@ -26,6 +26,7 @@ from services.recording.app import create_app as recording_app
 from tests.integration.intake_fixtures import Tokens, bearer, intake, tokens
 from tests.integration.test_recording_fixtures import recording_config
 from tests.support.http_service import serving
+from tests.support.intake import intake_config
 from tests.support.requests import a_home_visit
 
 __all__ = ["intake", "tokens"]
@@ -162,7 +163,7 @@ async def test_every_service_answers_as_its_openapi_document_says(
     operator = config_for(AS_OPERATOR, auth_file(tokens, AS_OPERATOR, tmp_path))
     services: list[tuple[str, Callable[[], FastAPI], list[tuple[schemathesis.Config, Narrow]]]] = [
         # Teams and devices are the operator's alone: tried as the operator, not as agencies.
-        ("intake", lambda: intake_app(settings),
+        ("intake", lambda: intake_app(settings, intake_config()),
          [(agencies_first, visits_only), (operator, all_but_visits)]),
         ("dispatch", lambda: dispatch_app(settings), [(agencies_first, every_operation)]),
         ("recording", lambda: recording_app(settings, recording_config()),

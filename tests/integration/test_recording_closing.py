@@ -3,8 +3,6 @@ an operator asks, follows a visit unassigned from its team, and keeps a cancelle
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from contracts.events import VisitCancelled, VisitCloseRequested, VisitScheduled, VisitUnassigned
 from contracts.subjects import (
     VISIT_CANCELLED,
@@ -13,19 +11,15 @@ from contracts.subjects import (
     VISIT_UNASSIGNED,
 )
 from ots.simulate.upstream import emit
-from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,
+    configured,
     eventually,
-    recording_config,
     running_scene,
 )
 
-
-@pytest.fixture(name="config")
-def closing_config() -> RecordingSettings:
-    return recording_config(recording_close_after_day_hours=0)
+closing_config = configured(recording_close_after_day_hours=0)
 
 
 async def _record_one(scene: Scene) -> str:

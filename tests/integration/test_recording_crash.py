@@ -1,11 +1,6 @@
 """`kill -9` of the recording process in the middle of its batches loses and duplicates nothing."""
 
 import asyncio
-import dataclasses
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,52 +9,25 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
-from ots.simulate.tablet import SimulatedDevice, publish
-from ots_runtime.broker import ensure_consumer
-from ots_runtime.embedded import free_port
+from ots.simulate.tablet import SimulatedDevice
 from ots_runtime.settings import Settings
-from services.recording.gateway.consumer import CONSUMER
 from tests.integration.test_recording_fixtures import (
+    a_visit_recorded_in_full,
     eventually,
     gateway_drained,
-    prepare,
 )
-from tests.support import tokens as test_keys
 from tests.support.events import published
+from tests.support.recording_process import Process, redeliver_soon_after_a_kill
 
 PEOPLE = 20
 CAPTURES = PEOPLE * 14
 
 
 @pytest.fixture
-def service(settings: Settings, tmp_path: Path) -> Iterator["Process"]:
+def service(settings: Settings, tmp_path: Path) -> Iterator[Process]:
     process = Process(settings, tmp_path / "recording.log")
     yield process
     process.kill()
-
-
-class Process:
-    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
-        self.log = log
-        self.env = {**os.environ, "OTS_ENV": "test", "OTS_NATS_URL": str(settings.nats_url),
-                    "OTS_DATABASE_URL": str(settings.database_url),
-                    "OTS_RECORDING_PORT": str(free_port()), "OTS_GATEWAY_BATCH_SIZE": "16",
-                    **test_keys.ENV, "OTS_LOG_LEVEL": "DEBUG",
-                    "OTS_TOKEN_PEPPER": "test-pepper-not-secret",
-                    "OTS_SAMPLES_URL": f"file://{log.parent / 'samples'}", **env}  # fmt: skip
-        self.child: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.child = subprocess.Popen(
-                [sys.executable, "-m", "ots.cli", "serve", "recording"], env=self.env,
-                stdout=log, stderr=log,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        if self.child and self.child.poll() is None:
-            os.kill(self.child.pid, signal.SIGKILL)
-            self.child.wait()
 
 
 async def stored(db: asyncpg.Pool) -> int:
@@ -69,13 +37,9 @@ async def stored(db: asyncpg.Pool) -> int:
 async def test_a_kill_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
     service: Process, nc: Client, db: asyncpg.Pool
 ) -> None:
-    # Redelivery of the batch the kill interrupted comes after ack_wait: keep it short here.
-    await ensure_consumer(nc.jetstream(), dataclasses.replace(CONSUMER, ack_wait_seconds=2))
+    await redeliver_soon_after_a_kill(nc.jetstream())
     service.start()
-    device = SimulatedDevice("gw-team07-09")
-    visit_id, niks = await prepare(nc, db, device, people=PEOPLE)
-    messages = [m for nik in niks for m in device.full_recording(visit_id, nik)]
-    await publish(nc.jetstream(), [*messages, device.visit_closed(visit_id)])
+    _, niks = await a_visit_recorded_in_full(nc, db, SimulatedDevice("gw-team07-09"), people=PEOPLE)
 
     await eventually(lambda: _between(db, 1, CAPTURES - 1), within=30)
     service.kill()

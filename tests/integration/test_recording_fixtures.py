@@ -5,7 +5,8 @@ import atexit
 import itertools
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,24 @@ def recording_config(**overrides: Any) -> RecordingSettings:
     return RecordingSettings(**values)
 
 
+def configured(**overrides: Any) -> Callable[[], RecordingSettings]:
+    """A test module's own `config` fixture: `recording_config(**overrides)`, as in
+    `patient = configured(gateway_wait_seconds=1.0)`."""
+
+    @pytest.fixture(name="config")
+    def config() -> RecordingSettings:
+        return recording_config(**overrides)
+
+    return config
+
+
+def recording_served(
+    settings: Settings, config: RecordingSettings
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """Recording running in the test's loop, on a port of its own, and a client of its API."""
+    return serving(create_app(settings.model_copy(update={"recording_port": 0}), config))
+
+
 @dataclass
 class Scene:
     nc: Client
@@ -66,6 +85,23 @@ class Scene:
         body: dict[str, Any] = answer.json()
         return body
 
+    async def rejected(self, reason: str, stored: int) -> None:
+        """What was sent is refused once, with `reason`, on `ots.recording.rejected`; once the
+        gateway work queue has drained, `stored` captures are kept."""
+        [rejected] = await self.events("ots.recording.rejected", expect=1)
+        assert rejected["data"]["reason"] == reason
+        await eventually(lambda: gateway_drained(self.nc))
+        assert await self.db.fetchval("SELECT count(*) FROM recording.captures") == stored
+
+    async def until_known(self, device: SimulatedDevice) -> None:
+        """Until recording has applied the device's enrolment."""
+
+        async def known() -> bool:
+            return bool(await self.db.fetchval(
+                "SELECT count(*) FROM recording.devices WHERE device_id = $1", device.device_id))  # fmt: skip
+
+        await eventually(known)
+
 
 async def gateway_drained(nc: Client) -> bool:
     info = await nc.jetstream().consumer_info("OTS_GATEWAY", "recording-gateway")
@@ -90,6 +126,17 @@ async def prepare(
     return visit_id, niks
 
 
+async def a_visit_recorded_in_full(
+    nc: Client, db: asyncpg.Pool, device: SimulatedDevice, people: int
+) -> tuple[str, list[str]]:
+    """A visit of `people` residents prepared, then every capture of each and its close sent
+    at once."""
+    visit_id, niks = await prepare(nc, db, device, people)
+    messages = [m for nik in niks for m in device.full_recording(visit_id, nik)]
+    await publish(nc.jetstream(), [*messages, device.visit_closed(visit_id)])
+    return visit_id, niks
+
+
 @pytest.fixture(name="config")
 def default_config() -> RecordingSettings:
     return recording_config()
@@ -99,8 +146,7 @@ def default_config() -> RecordingSettings:
 async def running_scene(
     settings: Settings, nc: Client, db: asyncpg.Pool, config: RecordingSettings
 ) -> AsyncIterator[Scene]:
-    app = create_app(settings.model_copy(update={"recording_port": 0}), config)
-    async with serving(app) as http:
+    async with recording_served(settings, config) as http:
         device = SimulatedDevice("gw-team07-01")
         visit_id, niks = await prepare(nc, db, device, people=2)
         yield Scene(nc, db, http, device, visit_id, niks)

@@ -12,13 +12,11 @@ from prometheus_client import REGISTRY
 from contracts.enums import Modality
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots.simulate.upstream import enrol, schedule_visit
-from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,
+    configured,
     eventually,
-    gateway_drained,
-    recording_config,
     running_scene,
 )
 
@@ -41,7 +39,7 @@ async def unknown_device(scene: Scene) -> list[GatewayMessage]:
 async def revoked_device(scene: Scene) -> list[GatewayMessage]:
     device = SimulatedDevice("gw-revoked")
     await enrol(scene.nc.jetstream(), device, TEAM, revoked=True)
-    await _known(scene, device)
+    await scene.until_known(device)
     return [a_capture(scene, device)]
 
 
@@ -50,14 +48,14 @@ async def expired_device(scene: Scene) -> list[GatewayMessage]:
     await enrol(
         scene.nc.jetstream(), device, TEAM, expires_at=datetime.now(UTC) - timedelta(days=1)
     )
-    await _known(scene, device)
+    await scene.until_known(device)
     return [a_capture(scene, device)]
 
 
 async def another_devices_subject(scene: Scene) -> list[GatewayMessage]:
     other = SimulatedDevice("gw-team07-02")
     await enrol(scene.nc.jetstream(), other, TEAM)
-    await _known(scene, other)
+    await scene.until_known(other)
     message = a_capture(scene)
     return [dataclasses.replace(message, subject="ots.gateway.gw-team07-02.capture")]
 
@@ -122,16 +120,11 @@ async def test_an_untrustworthy_message_is_rejected_with_its_reason_and_counted(
     before = _rejections(reason)
     await scene.send(await build(scene))
 
-    [rejected] = await scene.events("ots.recording.rejected", expect=1)
-    assert rejected["data"]["reason"] == reason
-    await eventually(lambda: gateway_drained(scene.nc))
-    assert await scene.db.fetchval("SELECT count(*) FROM recording.captures") == stored
+    await scene.rejected(reason, stored)
     assert _rejections(reason) == before + 1
 
 
-@pytest.fixture(name="config")
-def immediate_close() -> RecordingSettings:
-    return recording_config(close_grace_seconds=0)
+immediate_close = configured(close_grace_seconds=0)
 
 
 async def test_a_held_capture_whose_predecessor_never_came_is_a_broken_chain_at_close(
@@ -150,14 +143,6 @@ async def test_a_held_capture_whose_predecessor_never_came_is_a_broken_chain_at_
 
 def _rejections(reason: str) -> float:
     return REGISTRY.get_sample_value("ots_recording_rejected_total", {"reason": reason}) or 0.0
-
-
-async def _known(scene: Scene, device: SimulatedDevice) -> None:
-    async def known() -> bool:
-        return bool(await scene.db.fetchval(
-            "SELECT count(*) FROM recording.devices WHERE device_id = $1", device.device_id))  # fmt: skip
-
-    await eventually(known)
 
 
 async def _has_team(scene: Scene, visit_id: str) -> bool:

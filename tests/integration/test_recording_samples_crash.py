@@ -12,14 +12,16 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 
-from ots.simulate.tablet import SimulatedDevice, publish
-from ots_runtime.broker import ensure_consumer
+from ots.simulate.tablet import SimulatedDevice
 from ots_runtime.settings import Settings
-from services.recording.gateway.consumer import CONSUMER
 from services.recording.samples.store import Location, SampleStore, open_store
-from tests.integration.test_recording_crash import Process
-from tests.integration.test_recording_fixtures import eventually, gateway_drained, prepare
+from tests.integration.test_recording_fixtures import (
+    a_visit_recorded_in_full,
+    eventually,
+    gateway_drained,
+)
 from tests.support.events import published
+from tests.support.recording_process import Process, redeliver_soon_after_a_kill
 from tests.support.s3 import SeaweedS3
 from tests.support.tokens import ENV
 
@@ -71,12 +73,9 @@ async def stored_keys(samples: SampleStore) -> set[str]:
 async def test_kills_between_writing_samples_and_committing_lose_nothing_and_name_nothing_missing(
     service: Process, store: Store, nc: Client, db: asyncpg.Pool
 ) -> None:
-    await ensure_consumer(nc.jetstream(), dataclasses.replace(CONSUMER, ack_wait_seconds=2))
+    await redeliver_soon_after_a_kill(nc.jetstream())
     service.start()
-    device = SimulatedDevice("gw-team07-11")
-    visit_id, niks = await prepare(nc, db, device, people=PEOPLE)
-    messages = [m for nik in niks for m in device.full_recording(visit_id, nik)]
-    await publish(nc.jetstream(), [*messages, device.visit_closed(visit_id)])
+    _, niks = await a_visit_recorded_in_full(nc, db, SimulatedDevice("gw-team07-11"), people=PEOPLE)
 
     between = 0
     for _ in range(KILLS):

@@ -11,23 +11,18 @@ import pytest
 from contracts.enums import Modality
 from ots.simulate.tablet import GatewayMessage, SimulatedDevice
 from ots.simulate.upstream import enrol
-from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,
+    configured,
     eventually,
     gateway_drained,
-    recording_config,
     running_scene,
 )
 
 FINGER = Modality.FINGER
 Build = Callable[[Scene], Awaitable[list[GatewayMessage]]]
-
-
-@pytest.fixture(name="config")
-def as_in_production() -> RecordingSettings:
-    return recording_config(gateway_capture_lead_days=0)
+as_in_production = configured(gateway_capture_lead_days=0)
 
 
 def a_capture(
@@ -45,12 +40,7 @@ def a_capture(
 async def enrolled(scene: Scene, device_id: str, **kwargs: object) -> SimulatedDevice:
     device = SimulatedDevice(device_id)
     await enrol(scene.nc.jetstream(), device, TEAM, **kwargs)  # type: ignore[arg-type]
-
-    async def known() -> bool:
-        return bool(await scene.db.fetchval(
-            "SELECT count(*) FROM recording.devices WHERE device_id = $1", device_id))  # fmt: skip
-
-    await eventually(known)
+    await scene.until_known(device)
     return device
 
 
@@ -105,10 +95,7 @@ async def test_an_untrusted_message_is_rejected_with_its_reason(
 ) -> None:
     await scene.send(await build(scene))
 
-    [rejected] = await scene.events("ots.recording.rejected", expect=1)
-    assert rejected["data"]["reason"] == reason
-    await eventually(lambda: gateway_drained(scene.nc))
-    assert await scene.db.fetchval("SELECT count(*) FROM recording.captures") == stored
+    await scene.rejected(reason, stored)
 
 
 async def test_a_capture_recorded_offline_before_expiry_counts_when_uploaded_after(

@@ -1,23 +1,18 @@
 """A gateway message may outrun the events that make it trustworthy: it waits, it is not lost."""
 
-import pytest
 from nats.aio.client import Client
 
 from contracts.enums import Modality
 from ots.simulate.upstream import schedule_visit
-from services.recording.config import RecordingSettings
 from tests.integration.test_recording_fixtures import (  # noqa: F401 (fixtures)
     TEAM,
     Scene,
+    configured,
     eventually,
-    recording_config,
     running_scene,
 )
 
-
-@pytest.fixture(name="config")
-def patient() -> RecordingSettings:
-    return recording_config(gateway_wait_seconds=1.0)
+patient = configured(gateway_wait_seconds=1.0)
 
 
 async def deliveries(nc: Client) -> int:

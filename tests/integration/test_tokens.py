@@ -27,6 +27,7 @@ from tests.integration.test_recording_fixtures import recording_config
 from tests.support import tokens as test_keys
 from tests.support.events import eventually, published
 from tests.support.http_service import serving
+from tests.support.intake import intake_config
 
 PLANS = "/v1/plans?date=2026-12-07"
 READS = {  # recording's answer past the token is 404: it knows no such visit
@@ -43,7 +44,7 @@ async def ots_tokens(settings: Settings, *args: str, **env: str) -> tuple[int, s
     """`ots tokens …` as an operator runs it, in a process of its own."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")} | {
         "OTS_ENV": "test", "OTS_NATS_URL": str(settings.nats_url),
-        "OTS_DATABASE_URL": str(settings.database_url), "OTS_TOKEN_PEPPER": settings.token_pepper,
+        "OTS_DATABASE_URL": str(settings.database_url),
         **test_keys.ENV, **env,
     }  # fmt: skip
     process = await asyncio.create_subprocess_exec(
@@ -106,7 +107,7 @@ async def test_a_revoked_token_is_refused_by_every_service_within_seconds(
     token_id, token = await created(settings, "--role", "operator", "--agency", "dispendukcapil")
     async with contextlib.AsyncExitStack() as stack:
         apps = {
-            "intake": intake_app(settings), "dispatch": dispatch_app(settings),
+            "intake": intake_app(settings, intake_config()), "dispatch": dispatch_app(settings),
             "recording": recording_app(settings, recording_config()),
             "metrics": metrics_app(settings),
         }  # fmt: skip
@@ -150,7 +151,8 @@ async def test_a_revocation_made_while_intake_is_down_reaches_replicas_started_l
     token_id, token = await created(settings, "--role", "viewer", "--agency", "dispendukcapil")
     _, kept = await created(settings, "--role", "viewer", "--agency", "dispendukcapil")
     assert (await ots_tokens(settings, "revoke", token_id))[0] == 0  # kept in intake's outbox
-    async with serving(intake_app(settings)) as intake:  # whose relay publishes it on start
+    # intake's relay publishes it on start
+    async with serving(intake_app(settings, intake_config())) as intake:
         refused_at_once = await intake.get("/v1/visits", headers=bearer(token))  # its register
         await published(nc, "ots.token.revoked", expect=1)
     assert refused_at_once.status_code == 401
@@ -165,7 +167,7 @@ async def test_revoking_twice_publishes_once_and_an_unknown_id_is_an_error(
     settings: Settings, nc: Client
 ) -> None:
     token_id, _ = await created(settings, "--role", "agency", "--agency", "Kecamatan Kencong")
-    async with serving(intake_app(settings)):
+    async with serving(intake_app(settings, intake_config())):
         assert (await ots_tokens(settings, "revoke", token_id))[0] == 0
         assert (await ots_tokens(settings, "revoke", token_id))[0] == 0
         events = await published(nc, "ots.token.revoked", expect=1)
@@ -202,7 +204,7 @@ async def test_every_service_refuses_a_missing_or_foreign_token_with_401_saying_
 
 async def test_an_expired_token_is_401_saying_it_expired(settings: Settings) -> None:
     expired = test_keys.signed_token(Role.OPERATOR, valid_for=timedelta(seconds=-1))
-    async with serving(intake_app(settings)) as intake:
+    async with serving(intake_app(settings, intake_config())) as intake:
         answer = await intake.get("/v1/visits", headers=bearer(expired))
     assert answer.status_code == 401
     assert answer.json()["detail"] == "the bearer token has expired; ask an operator for a new one"

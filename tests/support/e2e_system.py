@@ -28,6 +28,7 @@ from ots_runtime.broker import connect
 from ots_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, free_port
 from ots_runtime.settings import Settings
 from tests.support import tokens as test_keys
+from tests.support.intake import ENV as INTAKE_ENV
 
 SERVICES = tuple(MODULES)
 CLUSTER_SIZE = 3
@@ -67,7 +68,7 @@ class System:
     def settings(self) -> Settings:
         return Settings.model_validate({
             "env": "test", "nats_url": self.nats.url, "database_url": self.postgres.url,
-            "token_pepper": "e2e-pepper-not-secret", "data_dir": str(self.root / "data"),
+            "data_dir": str(self.root / "data"),
             **test_keys.SETTINGS,
             **{f"{name}_port": port for name, port in self.ports.items()},
         })  # fmt: skip
@@ -78,9 +79,10 @@ class System:
         ports = self.ports | ({name: self.replica_ports[name][replica]} if name else {})
         return env | {
             "OTS_ENV": "test", "OTS_NATS_URL": self.nats.url,
-            "OTS_DATABASE_URL": self.postgres.url, "OTS_TOKEN_PEPPER": "e2e-pepper-not-secret",
+            "OTS_DATABASE_URL": self.postgres.url,
             "OTS_LOG_LEVEL": self.log_level, "OTS_DISPATCH_DEBOUNCE_SECONDS": "0.5",
             "OTS_DATA_DIR": str(self.root / "data"), **test_keys.ENV,
+            **(INTAKE_ENV if name == "intake" else {}),  # the console's session key
             **{f"OTS_{service.upper()}_PORT": str(port) for service, port in ports.items()},
         }  # fmt: skip
 

@@ -123,7 +123,7 @@ def urls() -> dict[str, str]:
 
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_outside_development_the_public_keys_must_be_configured(env: str) -> None:
-    settings = Settings(env=env, token_pepper="a-real-pepper", **urls())  # type: ignore[arg-type]
+    settings = Settings(env=env, **urls())  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="OTS_TOKEN_PUBLIC_KEYS must be set"):
         token_keys(settings)
 

@@ -45,11 +45,10 @@ def service_url(settings: Settings, service: str) -> str:
     return f"http://{host}:{settings.port_of(service)}"
 
 
-def install_console(app: FastAPI, settings: Settings) -> None:
+def install_console(app: FastAPI, settings: Settings, session_key: str) -> None:
+    """`session_key`: intake's OTS_TOKEN_PEPPER (services/intake/config.py)."""
     services = Services(service_url(settings, "dispatch"), service_url(settings, "metrics"))
-    app.state.console = Console(
-        settings.token_pepper, services, secure_cookies=settings.env == "production"
-    )
+    app.state.console = Console(session_key, services, secure_cookies=settings.env == "production")
     router = APIRouter(prefix=PATH, include_in_schema=False)
     for page in PAGES:
         router.include_router(page.router)
