@@ -74,8 +74,7 @@ from tests.support.s3 import SeaweedS3
 from tests.support.tokens import ENV as TOKEN_ENV
 
 # What `ots serve recording` needs besides its URLs and keys, as in the tests.
-SERVICE_ENV = {"OTS_ENV": "test", "OTS_TOKEN_PEPPER": "bench-pepper-not-secret",
-               "OTS_LOG_LEVEL": "WARNING", **TOKEN_ENV}  # fmt: skip
+SERVICE_ENV = {"OTS_ENV": "test", "OTS_LOG_LEVEL": "WARNING", **TOKEN_ENV}
 
 RAW_STREAM, RAW_DURABLE = "BENCH_RAW", "bench-raw"
 TEAM = "team-bench"
@@ -83,7 +82,7 @@ RATIO_TARGET = 0.3  # the samples-in-object-storage issue's; 0.4 its stretch
 REPLICAS_TARGET = 1.6
 P99_TARGET_MS = 250
 # CPU per message of each process group, less noisy than the rates on a shared machine.
-CPU_US: dict[str, dict[str, list[float]]] = {"raw": {}, "recording": {}}
+CPU_US: dict[str, dict[str, list[float]]] = {"raw": {}, "plumbing": {}, "recording": {}}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SERVERS: dict[str, int] = {}  # this run's servers' process ids, by CPU group
 
@@ -153,11 +152,13 @@ async def prepare_teams(db: asyncpg.Pool, people: int, round_: int, teams: int =
     return [m for batch in zip(*per_team, strict=True) for m in batch]
 
 
-async def publish(js: JetStreamContext, messages: list[GatewayMessage], raw: bool) -> None:
+async def publish(
+    js: JetStreamContext, messages: list[GatewayMessage], raw: bool, id_prefix: str = ""
+) -> None:
     for chunk in range(0, len(messages), 200):
         await asyncio.gather(*(
             js.publish(("bench.raw." + m.subject) if raw else m.subject, m.body,
-                       headers={"Nats-Msg-Id": ("raw-" if raw else "") + m.msg_id})
+                       headers={"Nats-Msg-Id": ("raw-" if raw else id_prefix) + m.msg_id})
             for m in messages[chunk:chunk + 200]
         ))  # fmt: skip
 
@@ -173,6 +174,36 @@ async def raw_round(js: JetStreamContext, messages: list[GatewayMessage], batch:
     elapsed = time.perf_counter() - started
     record_cpu("raw", cpu, len(messages))
     await sub.unsubscribe()
+    return len(messages) / elapsed
+
+
+class AckOnly:
+    """The service's plumbing without its work: batches handed over by the same subscriber,
+    each message acknowledged as it comes."""
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            await msg.ack()
+
+    async def close(self) -> None:
+        return None
+
+
+async def plumbing_round(nats_url: str, js: JetStreamContext,
+                         messages: list[GatewayMessage], batch: int) -> float:  # fmt: skip
+    """The same messages through the recording durable and FastStream's subscriber
+    (`DurableBatch`), handled by `AckOnly`: what the framework itself costs per message."""
+    await publish(js, messages, raw=False, id_prefix="plumbing-")
+    durable = Durable(CONSUMER, "recording", batch_size=batch)
+    async with consuming(nats_url, durable, AckOnly(), name="ots-bench-plumbing"):
+        started, cpu = time.perf_counter(), cpu_by_process()
+        while True:
+            info = await js.consumer_info(CONSUMER.stream, CONSUMER.durable)
+            if not info.num_ack_pending and not info.num_pending:
+                break
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        record_cpu("plumbing", cpu, len(messages))
     return len(messages) / elapsed
 
 
@@ -237,7 +268,6 @@ async def setup(nats_url: str, database_url: str) -> tuple[JetStreamContext, asy
         env="test",
         nats_url=nats_url,
         database_url=database_url,
-        token_pepper="bench-pepper-not-secret",
     )
     await provision_streams(settings)
     await migrate_all(settings)
@@ -312,15 +342,20 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
     # As in the service, the verification workers outlive every batch: started before timing.
     verifier = SignatureVerifier(config.gateway_verify_workers)
     await verifier.warm_up()
-    raw_rates, rec_rates = [], []
+    raw_rates: list[float] = []
+    plumbing_rates: list[float] = []
+    rec_rates: list[float] = []
     for round_ in range(args.rounds):
         messages = await prepare_round(db, device, args.people, round_)
         raw_rates.append(await raw_round(js, messages, config.gateway_batch_size))
+        plumbing_rates.append(
+            await plumbing_round(nats_url, js, messages, config.gateway_batch_size)
+        )
         rec_rates.append(
             await recording_round(nats_url, js, db, messages, config, verifier, profile)
         )
-        print(f"round {round_ + 1}: raw {raw_rates[-1]:8.0f}/s   recording {rec_rates[-1]:8.0f}/s"
-              f"   ratio {rec_rates[-1] / raw_rates[-1]:.2f}")  # fmt: skip
+        print(f"round {round_ + 1}: raw {raw_rates[-1]:8.0f}/s   plumbing {plumbing_rates[-1]:8.0f}/s"
+              f"   recording {rec_rates[-1]:8.0f}/s   ratio {rec_rates[-1] / raw_rates[-1]:.2f}")  # fmt: skip
     rejected = sum(
         s.value for m in REJECTED.collect() for s in m.samples if s.name.endswith("_total")
     )

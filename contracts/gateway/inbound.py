@@ -104,7 +104,7 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
     spec = SPECS_BY_KIND.get(kind)
     if len(body) > max_bytes:
         raise Rejected(Reason.TOO_LARGE)
-    if spec is None or b"\\u0000" in body:  # PostgreSQL stores no NUL, in text or jsonb
+    if spec is None or _escapes_nul(body):  # PostgreSQL stores no NUL, in text or jsonb
         raise Rejected(Reason.MALFORMED)
     try:
         raw = RawCloudEvent.model_validate(codec.loads(body))
@@ -126,6 +126,13 @@ def read(subject: str, body: bytes, max_bytes: int) -> Inbound:
         signed,
         source=raw.source,
     )
+
+
+def _escapes_nul(body: bytes) -> bool:
+    """Whether the JSON text holds `\\u0000` (a raw NUL byte is no JSON at all). Looking for a
+    backslash first is a `memchr`: a device's message usually has none, and the six-byte search
+    through a whole sample costs more than parsing it."""
+    return b"\\" in body and b"\\u0000" in body
 
 
 def _sample_of(data: GatewayData) -> bytes | None:

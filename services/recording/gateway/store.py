@@ -35,6 +35,8 @@ async def lock_visits(conn: asyncpg.Connection, visit_ids: Iterable[str]) -> dic
 
 async def load_people(conn: asyncpg.Connection, keys: set[PersonKey]) -> dict[PersonKey, Person]:
     people = {key: Person(*key) for key in keys}
+    if not people:
+        return people
     visits, niks = [k[0] for k in keys], [k[1] for k in keys]
     pairs = "SELECT * FROM unnest($1::text[], $2::text[]) AS p(visit_id, nik)"
     for r in await conn.fetch(
@@ -64,9 +66,11 @@ async def load_people(conn: asyncpg.Connection, keys: set[PersonKey]) -> dict[Pe
 
 
 async def known_services(conn: asyncpg.Connection, service_ids: Iterable[str]) -> set[str]:
+    ids = sorted(set(service_ids))
+    if not ids:
+        return set()  # a round trip saved: most batches hold captures only
     rows = await conn.fetch(
-        "SELECT service_id FROM recording.services WHERE service_id = ANY($1::text[])",
-        list(set(service_ids)),
+        "SELECT service_id FROM recording.services WHERE service_id = ANY($1::text[])", ids
     )
     return {r["service_id"] for r in rows}
 
@@ -75,10 +79,13 @@ async def known_captures(
     conn: asyncpg.Connection, capture_ids: Iterable[str]
 ) -> dict[str, CaptureIdentity]:
     """The stored captures among `capture_ids` (every visit's: a capture id is unique)."""
+    ids = sorted(set(capture_ids))
+    if not ids:
+        return {}
     rows = await conn.fetch(
         "SELECT capture_id, visit_id, nik, sequence, sha256, chain_hash FROM recording.captures"
         " WHERE capture_id = ANY($1::text[])",
-        sorted(set(capture_ids)),
+        ids,
     )
     return {
         r["capture_id"]: (r["visit_id"], r["nik"], r["sequence"], r["sha256"], r["chain_hash"])

@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Writes in flight at once. A folder's are file creations in one visit's directory, which
-# the kernel serialises on the directory's lock (spinning for it cost more CPU than the writes);
-# an S3 server's are network round trips, which overlap.
-FOLDER_PUTS_AT_ONCE = 8
+# Writes in flight at once: an S3 server's are network round trips, which overlap. A folder's
+# are file creations, which the kernel serialises on each directory's lock: they are made one
+# after the other in one worker thread, a chunk per hand-over (measured: 54-69 us of CPU per
+# object, against 89-97 us for as many `put_async` calls, each waking the event loop).
 S3_PUTS_AT_ONCE = 64
+FOLDER_PUTS_PER_THREAD_CALL = 128
 DELETES_AT_ONCE = 500
 PROBE_EVERY = 0.5
 
@@ -62,19 +63,26 @@ class Location:
 
 
 class SampleStore:
-    def __init__(self, store: "ObjectStore", where: str, puts_at_once: int) -> None:
+    def __init__(self, store: "ObjectStore", where: str, puts_at_once: int, *,
+                 in_a_thread: bool = False) -> None:  # fmt: skip
+        """`in_a_thread`: the store's writes are local work, cheaper made in sequence by one
+        worker thread than as concurrent requests (a folder)."""
         self._store = store
         self.where = where
         self._puts_at_once = puts_at_once
+        self._in_a_thread = in_a_thread
 
     async def put_all(self, objects: dict[str, bytes]) -> None:
         """Every object written (durably, as the store defines it) when this returns."""
         items = list(objects.items())
         for start in range(0, len(items), self._puts_at_once):
             chunk = items[start : start + self._puts_at_once]
-            await _guarded(
-                asyncio.gather(*(obstore.put_async(self._store, k, b) for k, b in chunk))
-            )
+            if self._in_a_thread:
+                await _guarded(asyncio.to_thread(_put_each, self._store, chunk))
+            else:
+                await _guarded(
+                    asyncio.gather(*(obstore.put_async(self._store, k, b) for k, b in chunk))
+                )
 
     async def get(self, key: str) -> bytes:
         result = await _guarded(obstore.get_async(self._store, key))
@@ -134,6 +142,11 @@ class SampleStore:
         return f"SampleStore({self.where})"
 
 
+def _put_each(store: "ObjectStore", objects: list[tuple[str, bytes]]) -> None:
+    for key, sealed in objects:
+        obstore.put(store, key, sealed)
+
+
 async def _guarded(operation: Awaitable[T]) -> T:
     """The operation's result; an error that is not about the request becomes StoreUnavailable."""
     try:
@@ -150,7 +163,9 @@ def open_store(location: Location) -> SampleStore:
         folder = Path(location.url.removeprefix("file://"))
         folder.mkdir(parents=True, exist_ok=True)
         local = LocalStore(folder, automatic_cleanup=True)
-        return SampleStore(local, location.describe(), FOLDER_PUTS_AT_ONCE)
+        return SampleStore(
+            local, location.describe(), FOLDER_PUTS_PER_THREAD_CALL, in_a_thread=True
+        )
     if location.url.startswith("s3://"):
         bucket, _, prefix = location.url.removeprefix("s3://").partition("/")
         config: dict[str, Any] = {"region": location.region}
