@@ -135,6 +135,11 @@ async def close_now(conn: asyncpg.Connection, visit_id: str, closed_by: str) -> 
     return await finalize_if_settled(conn, visit_id, 0.0, force=True)
 
 
+# The last visit day whose end (the next midnight, in UTC shifted by $1 seconds) is past: a
+# bound on visit_date alone, so that the partial index `visits_open_by_day` serves the sweep.
+LAST_ENDED_DAY = "((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1"
+
+
 async def close_overdue_days(pool: asyncpg.Pool, after_day_seconds: float) -> int:
     """Close every open visit whose day (WIB) ended `after_day_seconds` ago; return how many.
     Cancelled visits are left alone: one its team worked was completed when it was cancelled."""
@@ -142,8 +147,7 @@ async def close_overdue_days(pool: asyncpg.Pool, after_day_seconds: float) -> in
         due = await conn.fetch(
             "SELECT visit_id FROM recording.visits WHERE completed_at IS NULL"
             " AND closed_at IS NULL AND NOT cancelled AND team_id IS NOT NULL"
-            " AND (visit_date + 1)::timestamp AT TIME ZONE 'UTC' + make_interval(secs => $1)"
-            " <= now() ORDER BY visit_id FOR UPDATE SKIP LOCKED",
+            f" AND visit_date <= {LAST_ENDED_DAY} ORDER BY visit_id FOR UPDATE SKIP LOCKED",
             after_day_seconds - WIB_OFFSET_SECONDS,  # midnight WIB is 17:00 UTC the day before
         )
         rejections: list[Reason] = []
