@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from contracts import envelope
@@ -91,6 +92,12 @@ def visits_by_day(worklist: Worklist) -> list[list[str]]:
     return [[s.visit_id for s in day.stops] for day in worklist.days]
 
 
+async def worklist_showing(js: JetStreamContext, device_id: str, days: list[list[str]]) -> Worklist:
+    """The device's worklist, once it lists these visits, day by day."""
+    return await once_read(lambda: read_worklist(js, device_id),
+                           lambda w: visits_by_day(w) == days)  # fmt: skip
+
+
 async def sent_at(nc: Client, spec: EventSpec, data: BaseModel, subject_id: str,
                   time: datetime) -> str:  # fmt: skip
     """Publishes an event stamped `time` (as one sent then and delivered now); its id."""
@@ -135,8 +142,7 @@ async def test_a_device_back_online_reads_its_newest_worklist_and_its_feedback(
     await route(scene.nc, OTHER_TEAM, 0, 1, [theirs])
     await route(scene.nc, TEAM, 2, 1, [later])  # the day after tomorrow: not yet shown
 
-    first = await once_read(lambda: read_worklist(js, device.device_id),
-                            lambda w: visits_by_day(w) == [[today_visit, moved, cancelled]])  # fmt: skip
+    first = await worklist_showing(js, device.device_id, [[today_visit, moved, cancelled]])
     stop = first.days[0].stops[0]
     assert sorted(r.nik for r in stop.residents) == sorted(scene.niks)
     assert stop.venue.name and stop.services and all(r.name for r in stop.residents)
@@ -152,13 +158,11 @@ async def test_a_device_back_online_reads_its_newest_worklist_and_its_feedback(
     await route(scene.nc, TEAM, 1, 1, [tomorrow])
 
     # back online: one read of each, nothing replayed
-    mine = await once_read(lambda: read_worklist(js, device.device_id),
-                           lambda w: visits_by_day(w) == [[today_visit], [tomorrow]])  # fmt: skip
+    mine = await worklist_showing(js, device.device_id, [[today_visit], [tomorrow]])
     assert mine.team_id == TEAM and mine.version > first.version
     assert [d.date for d in mine.days] == [first.days[0].date,
                                            first.days[0].date + timedelta(days=1)]  # fmt: skip
-    theirs_now = await once_read(lambda: read_worklist(js, other.device_id),
-                                 lambda w: visits_by_day(w) == [[theirs, moved]])  # fmt: skip
+    theirs_now = await worklist_showing(js, other.device_id, [[theirs, moved]])
     assert theirs_now.device_id == other.device_id
 
     feedback: Feedback = await once_read(
@@ -185,16 +189,13 @@ async def test_a_visit_left_unassigned_is_back_on_the_tablet_once_a_newer_plan_s
 ) -> None:
     js, device, visit_id = scene.nc.jetstream(), scene.device, scene.visit_id
     await route(scene.nc, TEAM, 0, 1, [visit_id])
-    await once_read(lambda: read_worklist(js, device.device_id),
-                    lambda w: visits_by_day(w) == [[visit_id]])  # fmt: skip
+    await worklist_showing(js, device.device_id, [[visit_id]])
 
     await emit(js, VISIT_UNASSIGNED, unassigned(visit_id, 4), visit_id)
-    await once_read(lambda: read_worklist(js, device.device_id),
-                    lambda w: visits_by_day(w) == [[]])  # fmt: skip
+    await worklist_showing(js, device.device_id, [[]])
 
     await reassign(scene.nc, visit_id, TEAM, 9)  # the rolling horizon finds it a slot again
-    back = await once_read(lambda: read_worklist(js, device.device_id),
-                           lambda w: visits_by_day(w) == [[visit_id]])  # fmt: skip
+    back = await worklist_showing(js, device.device_id, [[visit_id]])
     assert sorted(r.nik for r in back.days[0].stops[0].residents) == sorted(scene.niks)
 
 
@@ -204,8 +205,7 @@ async def test_an_older_unassignment_delivered_late_leaves_the_visit_on_the_tabl
     js, device, visit_id = scene.nc.jetstream(), scene.device, scene.visit_id
     await reassign(scene.nc, visit_id, TEAM, 9)
     await route(scene.nc, TEAM, 0, 9, [visit_id])
-    await once_read(lambda: read_worklist(js, device.device_id),
-                    lambda w: visits_by_day(w) == [[visit_id]])  # fmt: skip
+    await worklist_showing(js, device.device_id, [[visit_id]])
 
     late = await sent_at(scene.nc, VISIT_UNASSIGNED, unassigned(visit_id, 4), visit_id,
                          datetime.now(UTC))  # fmt: skip
@@ -220,8 +220,7 @@ async def test_an_older_enrolment_delivered_after_the_revocation_leaves_the_devi
 ) -> None:
     js, device, visit_id = scene.nc.jetstream(), scene.device, scene.visit_id
     await route(scene.nc, TEAM, 0, 1, [visit_id])
-    await once_read(lambda: read_worklist(js, device.device_id),
-                    lambda w: visits_by_day(w) == [[visit_id]])  # fmt: skip
+    await worklist_showing(js, device.device_id, [[visit_id]])
 
     def enrolment(revoked: bool) -> DeviceEnrolled:
         return DeviceEnrolled.model_validate({
