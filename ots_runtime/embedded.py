@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import socket
 import stat
@@ -29,11 +30,42 @@ PG_SYSTEM_USER = "ots_postgres"
 CLUSTER_NAME = "ots"
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+_choose = random.SystemRandom()  # not the tests' seeded generator: two processes would agree
+
+
+def _listening_ports() -> range:
+    """Ports outside the kernel's ephemeral range. A port the kernel itself hands out (bind to
+    0) is free now but may become the local end of any outgoing connection before the server
+    binds it, as a cluster node dialling its not-yet-started peers can take a peer's port."""
+    try:
+        low, high = (int(n) for n in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return range(0)
+    if low - 1 - 10_000 >= 5_000:
+        return range(10_000, low)
+    if 65_535 - high >= 5_000:
+        return range(high + 1, 65_536)
+    return range(0)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port nothing listens on, never handed out before by this process, and (where
+    the kernel says which ports it uses for outgoing connections) outside those."""
+    candidates = _listening_ports()
+    for _ in range(200):
+        port = _choose.choice(candidates) if candidates else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            bound: int = s.getsockname()[1]
+        if bound not in _handed_out:
+            _handed_out.add(bound)
+            return bound
+    raise RuntimeError("no free loopback port found")
 
 
 def wait_for_port(
@@ -105,8 +137,16 @@ class EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "nats-server.log").open("ab")
         self.process = subprocess.Popen(self.arguments(), stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, process=self.process)
+        try:
+            wait_for_port(self.port, process=self.process)
+        except RuntimeError as exited:
+            raise RuntimeError(f"{exited}; its log ends:\n{self.log_tail()}") from exited
         return self
+
+    def log_tail(self, lines: int = 20) -> str:
+        log = self.data_dir / "nats-server.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     @property
     def running(self) -> bool:
