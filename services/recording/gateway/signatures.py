@@ -78,8 +78,10 @@ class SignatureVerifier:
             await asyncio.get_running_loop().run_in_executor(self._executor, ed25519_valid_all, [])
 
     def close(self) -> None:
+        """Waits for the workers to exit (a slice takes milliseconds): a pool left running at
+        interpreter exit leaves its queues' semaphores to the resource tracker's warnings."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def _nothing() -> None:
