@@ -12,6 +12,9 @@ def test_a_server_whose_port_is_taken_fails_with_its_log_in_the_error(tmp_path: 
     with socket.socket() as squatter:  # bound, not listening: the local end of a connection
         squatter.bind(("127.0.0.1", 0))
         node = EmbeddedNats(tmp_path / "nats", port=squatter.getsockname()[1])
-        with pytest.raises(RuntimeError, match="address already in use"):
-            node.start()
+        try:
+            with pytest.raises(RuntimeError, match="address already in use"):
+                node.start()
+        finally:
+            node.stop()
     assert not node.running
