@@ -51,6 +51,21 @@ def ports() -> dict[str, int]:
     return {name: free_port() for name in (*SERVICES, "nats", "pg")}
 
 
+@contextlib.contextmanager
+def ctrl_c_as_a_terminal_delivers_it() -> Iterator[None]:
+    """A shell at a terminal starts `ots run` with SIGINT at its default. A suite started in the
+    background by a shell without job control ignores SIGINT, and a child would inherit that;
+    a handler in this process is reset to the default in the child instead."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextlib.asynccontextmanager
 async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Running]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")} | {
@@ -59,9 +74,10 @@ async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Runnin
         "OTS_EMBEDDED_NATS_PORT": str(ports["nats"]),
         "OTS_EMBEDDED_POSTGRES_PORT": str(ports["pg"]),
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ots.cli", "run", env=env, stdout=asyncio.subprocess.PIPE
-    )
+    with ctrl_c_as_a_terminal_delivers_it():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ots.cli", "run", env=env, stdout=asyncio.subprocess.PIPE
+        )
     assert proc.stdout
     banner = ""
     async with asyncio.timeout(90):
