@@ -91,7 +91,14 @@ async def ots_run(data_dir: Path, ports: dict[str, int]) -> AsyncIterator[Runnin
         yield Running(proc, found.group(1), ports)
     finally:
         proc.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(proc.wait(), 60) == 0
+        try:
+            exit_code = await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            for process in [*psutil.Process(proc.pid).children(recursive=True), proc]:
+                with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                    process.kill()
+            raise AssertionError("ots run did not stop within 60 s of SIGINT") from None
+        assert exit_code == 0
 
 
 async def test_ots_run_serves_every_service_and_publishes_a_created_visit(
