@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -208,6 +208,19 @@ def _directory() -> Iterator[Path]:
         yield Path(directory)
 
 
+# Each running system's stops, newest first. A pytest-timeout fires inside the event loop's
+# select: the test's async cleanup then waits for the session's loop to close, and the system
+# would run on through the rest of the suite; `stop_systems_left_running` stops it at once.
+LEFT_RUNNING: list[list[Callable[[], None]]] = []
+
+
+def stop_systems_left_running() -> None:
+    while LEFT_RUNNING:
+        for stop in LEFT_RUNNING.pop():
+            with contextlib.suppress(Exception):
+                stop()
+
+
 @contextlib.asynccontextmanager
 async def _running(
     root: Path, replicas: int, cluster: bool, log_level: str = "WARNING"
@@ -215,20 +228,19 @@ async def _running(
     nats: EmbeddedNats | NatsCluster = (
         NatsCluster(root / "nats", size=CLUSTER_SIZE) if cluster else EmbeddedNats(root / "nats")
     )
-    await asyncio.to_thread(nats.start)
-    try:
-        postgres = await asyncio.to_thread(
-            EmbeddedPostgres(root / "pg" / "data").start, fsync=False
-        )
-    except BaseException:
-        await asyncio.to_thread(nats.stop)
-        raise
+    postgres = EmbeddedPostgres(root / "pg" / "data")
     system = System(root, nats, postgres, replicas, log_level)
+    stops = [system.stop]
+    LEFT_RUNNING.append(stops)
     try:
+        await asyncio.to_thread(nats.start)
+        await asyncio.to_thread(postgres.start, fsync=False)
         await provision_streams(system.settings, replicas=CLUSTER_SIZE if cluster else 1)
         await migrate_all(system.settings)
         system.start_all()
         await system.all_ready()
         yield system
     finally:
+        if stops in LEFT_RUNNING:
+            LEFT_RUNNING.remove(stops)
         await asyncio.to_thread(system.stop)
