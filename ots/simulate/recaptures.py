@@ -22,6 +22,7 @@ class RecaptureInbox:
         self.arrived = asyncio.Event()
         self.since = datetime.now(UTC)
         self.task: asyncio.Task[None] | None = None
+        self.closing = asyncio.Event()
 
     async def open(self) -> None:
         """From now on: requests made before this gateway started are not its day's."""
@@ -29,6 +30,10 @@ class RecaptureInbox:
         self.task = asyncio.create_task(self._read())
 
     async def close(self) -> None:
+        """The reader stops at its next turn even if the cancellation is lost: Python 3.11's
+        `asyncio.wait_for` (under nats-py's request) swallows a cancellation that arrives as
+        its reply does, and a day's simulation then waited on this forever."""
+        self.closing.set()
         if self.task:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -44,7 +49,7 @@ class RecaptureInbox:
         return keys - self.received
 
     async def _read(self) -> None:
-        while True:
+        while not self.closing.is_set():
             try:
                 feedback = await read_feedback(self.js, self.device_id)
             except Exception:  # nats-server away or restarting: try again shortly
