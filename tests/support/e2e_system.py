@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -208,17 +208,16 @@ def _directory() -> Iterator[Path]:
         yield Path(directory)
 
 
-# Each running system's stops, newest first. A pytest-timeout fires inside the event loop's
-# select: the test's async cleanup then waits for the session's loop to close, and the system
-# would run on through the rest of the suite; `stop_systems_left_running` stops it at once.
-LEFT_RUNNING: list[list[Callable[[], None]]] = []
+# Systems not yet stopped. A pytest-timeout fires inside the event loop's select: the test's
+# async cleanup then waits for the session's loop to close, and the system would run on through
+# the rest of the suite; `stop_systems_left_running` stops it at once.
+LEFT_RUNNING: list[System] = []
 
 
 def stop_systems_left_running() -> None:
     while LEFT_RUNNING:
-        for stop in LEFT_RUNNING.pop():
-            with contextlib.suppress(Exception):
-                stop()
+        with contextlib.suppress(Exception):
+            LEFT_RUNNING.pop().stop()
 
 
 @contextlib.asynccontextmanager
@@ -230,8 +229,7 @@ async def _running(
     )
     postgres = EmbeddedPostgres(root / "pg" / "data")
     system = System(root, nats, postgres, replicas, log_level)
-    stops = [system.stop]
-    LEFT_RUNNING.append(stops)
+    LEFT_RUNNING.append(system)
     try:
         await asyncio.to_thread(nats.start)
         await asyncio.to_thread(postgres.start, fsync=False)
@@ -241,6 +239,6 @@ async def _running(
         await system.all_ready()
         yield system
     finally:
-        if stops in LEFT_RUNNING:
-            LEFT_RUNNING.remove(stops)
+        if system in LEFT_RUNNING:
+            LEFT_RUNNING.remove(system)
         await asyncio.to_thread(system.stop)
