@@ -22,6 +22,7 @@ def contract_form(data: dict[str, object]) -> bytes:
         {"sequence": 2**63, "beyond_64_bits": 2**70, "negative": -(2**63)},
         {"quality": 87.0, "ratio": 1e16, "small": 1e-7},
         {"nested": {"b": [1, {"d": None, "c": True}], "a": False}, "empty": {}},
+        {"deep": [[{"x": [1, "y", 1e16]}]], "first": "a float found only deep inside"},
         {"z": 1, "Z": 2, "é": 3, "e": 4, "\U0001f600": 5, "\uffff": 6},
     ],
 )
