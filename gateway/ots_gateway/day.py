@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from contracts.enums import POSITIONS_BY_MODALITY, Modality
 from contracts.events import RecaptureRequested, Worklist, WorklistStop
 from contracts.jember import WIB
+from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.connection import connect, user_name
 from ots_gateway.keys import DeviceKey
 from ots_gateway.outbox import Outbox
@@ -127,6 +128,7 @@ async def _worklist(args: argparse.Namespace, connecting: "asyncio.Task[Client]"
         found = await _try(read_worklist(js, args.device))
         if found is not None:
             return found
+        stop_if_cancelled()
         await asyncio.sleep(1.0)  # not written yet, or no coverage: the newest once it comes
 
 

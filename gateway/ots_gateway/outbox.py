@@ -27,6 +27,7 @@ from nats.js import JetStreamContext
 from contracts.enums import Modality
 from contracts.gateway.signing import GENESIS_HASH
 from ots_gateway import messages
+from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.keys import DeviceKey
 from ots_gateway.messages import GatewayMessage
 
@@ -212,6 +213,7 @@ class Outbox:
                     if await self._send(js, seq, subject, msg_id, body, publish_timeout):
                         acked.append(seq)
                     after = seq
+                    stop_if_cancelled()
                     if pause:
                         await asyncio.sleep(pause)
                 delay = 0.0

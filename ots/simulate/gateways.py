@@ -13,6 +13,7 @@ from ots.simulate.progress import Progress
 from ots.simulate.recaptures import RecaptureInbox, RecaptureKey
 from ots.simulate.rules import MAX_ATTEMPTS, Slot
 from ots.simulate.visit_plan import VisitPlan
+from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.outbox import Outbox
 
 SAMPLE_BYTES = {Modality.FINGER: 2_000, Modality.IRIS: 3_000, Modality.FACE: 6_000,
@@ -32,6 +33,7 @@ class Gateway:
     async def send(self) -> None:
         """Everything recorded so far, oldest first, each stored once by JetStream."""
         await self.outbox.flush(self.js)
+        stop_if_cancelled()
 
     def capture(self, visit_id: str, person: Person, slot: Slot, attempt: int) -> None:
         modality, position = slot
@@ -72,6 +74,7 @@ class Gateway:
             (visit_id, p.nik, m.value, pos or "", attempt) for p, (m, pos) in due
         }
         missing = await self.inbox.wait_for(keys, RECAPTURE_PATIENCE_SECONDS)
+        stop_if_cancelled()
         self.progress.recaptures += len(keys) - len(missing)
         if missing:
             self.problems.append(f"{len(missing)} recapture request(s) never came for {visit_id}")
