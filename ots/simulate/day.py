@@ -103,7 +103,7 @@ async def _day(
             for t in scenario.teams
         ]  # fmt: skip
         try:
-            await asyncio.gather(*(work_route(g, r) for g, r in zip(gateways, routes, strict=True)))
+            await work_routes(gateways, routes)
         finally:
             for gateway in gateways:
                 gateway.outbox.close()
@@ -120,6 +120,17 @@ async def _day(
     result.recaptures_expected = expected.recaptures(r.plan for r in result.worked)
     result.recaptures_received = progress.recaptures
     return result
+
+
+async def work_routes(gateways: list[Gateway], routes: list[list[Requested]]) -> None:
+    """Every team's route at once. A tablet that fails stops the others, and every one has
+    stopped when this returns (their outboxes are closed after it); the first failure is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for gateway, route in zip(gateways, routes, strict=True):
+                group.create_task(work_route(gateway, route))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def work_route(gateway: Gateway, route: list[Requested]) -> None:
