@@ -371,8 +371,11 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
         rec_rates.append(
             await recording_round(nats_url, js, db, messages, config, verifier, profile)
         )
+        # This process's CPU per capture shows a round whose object writes cost more (a folder
+        # store's file creations vary with the filesystem: see the recording README).
         print(f"round {round_ + 1}: raw {raw_rates[-1]:8.0f}/s   plumbing {plumbing_rates[-1]:8.0f}/s"
-              f"   recording {rec_rates[-1]:8.0f}/s   ratio {rec_rates[-1] / raw_rates[-1]:.2f}")  # fmt: skip
+              f"   recording {rec_rates[-1]:8.0f}/s   ratio {rec_rates[-1] / raw_rates[-1]:.2f}"
+              f"   (consumer's process: {CPU_US['recording']['bench'][-1]:.0f} us CPU/capture)")  # fmt: skip
     rejected = sum(
         s.value for m in REJECTED.collect() for s in m.samples if s.name.endswith("_total")
     )
