@@ -102,7 +102,8 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
-                    while published := await self.drain_once():
+                    # A stopping relay leaves the rest to its next start or another replica.
+                    while not stop.is_set() and (published := await self.drain_once()):
                         if published < self._batch_size:
                             # Under load, a few milliseconds gather the next events into one
                             # drain; alone, an event still leaves as soon as it is written.

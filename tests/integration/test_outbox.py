@@ -84,3 +84,27 @@ async def test_the_relay_keeps_the_order_events_were_committed_in(
         pass
     events = await published(nc, "ots.visit.cancelled", expect=20)
     assert [e["data"]["visit_id"] for e in events] == [f"v-{n}" for n in range(20)]
+
+
+async def test_a_relay_told_to_stop_stops_after_its_batch_and_leaves_the_rest_in_the_outbox(
+    settings: Settings, db: asyncpg.Pool, nc: Client
+) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        for n in range(30):
+            data = VisitCancelled(visit_id=f"v-{n}", reason="stopping")
+            await enqueue(
+                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=None
+            )
+    stop = asyncio.Event()
+
+    async def stop_after_the_first_batch() -> None:
+        stop.set()  # as `Service.close()` does before it cancels the relay
+
+    relay = OutboxRelay(db, nc.jetstream(), "intake", batch_size=10,
+                        after_publish=stop_after_the_first_batch)  # fmt: skip
+    await asyncio.wait_for(relay.run(stop), timeout=10)
+
+    assert await db.fetchval("SELECT count(*) FROM intake.outbox") == 20
+    await OutboxRelay(db, nc.jetstream(), "intake").drain_once()  # the next start sends the rest
+    events = await published(nc, "ots.visit.cancelled", expect=30)
+    assert [e["data"]["visit_id"] for e in events] == [f"v-{n}" for n in range(30)]
