@@ -1,12 +1,15 @@
 """A tablet's outbox stops sending when its task is cancelled, even if the publish that was
-waiting lost the cancellation (Python 3.11's `asyncio.wait_for`), and loses nothing."""
+waiting lost the cancellation (Python 3.11's `asyncio.wait_for`), and loses nothing; the
+simulated day's waits keep their time limits the same way."""
 
 import asyncio
 import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from contracts.enums import Modality
+from ots.simulate.routes import recording_caught_up
 from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.keys import DeviceKey
 from ots_gateway.outbox import Outbox
@@ -77,3 +80,25 @@ async def test_a_timeout_that_expired_and_was_handled_does_not_count_as_a_cancel
     except TimeoutError:
         pass
     stop_if_cancelled()  # raises nothing
+
+
+async def test_waiting_for_recording_gives_up_on_time_though_a_request_lost_the_timeout() -> None:
+    class RecordingNeverCatchesUp:
+        losing = True
+
+        async def consumer_info(self, stream: str, durable: str) -> Any:
+            try:
+                await asyncio.sleep(0.02)  # the timeout's cancellation lands here...
+            except asyncio.CancelledError:
+                if not self.losing:
+                    raise
+            return SimpleNamespace(num_pending=5, num_ack_pending=0)  # ...and is lost
+
+    js = RecordingNeverCatchesUp()
+    waiting = asyncio.create_task(recording_caught_up(js, patience=0.01))  # type: ignore[arg-type]
+    done, _ = await asyncio.wait({waiting}, timeout=5)
+    js.losing = False  # let a waiter that never gave up be cancelled now
+    if not done:
+        waiting.cancel()
+    assert waiting in done
+    assert isinstance(waiting.exception(), TimeoutError)
