@@ -80,6 +80,7 @@ SERVICE_ENV = {"OTS_ENV": "test", "OTS_LOG_LEVEL": "WARNING", **TOKEN_ENV}
 RAW_STREAM, RAW_DURABLE = "BENCH_RAW", "bench-raw"
 TEAM = "team-bench"
 WARM_UP_ROUND = 999  # its own visit and people, apart from the measured rounds'
+LATENCY_ROUND = 900
 RATIO_TARGET = 0.3  # the samples-in-object-storage issue's; 0.4 its stretch
 REPLICAS_TARGET = 1.6
 P99_TARGET_MS = 250
@@ -130,9 +131,13 @@ def a_nik(person: int, round_: int) -> str:
     return f"350921{(person % 28) + 1:02d}0590{(round_ * 1000 + person) % 9999 + 1:04d}"
 
 
+def round_visit(round_: int) -> str:
+    return f"visit-bench-{round_:03d}"
+
+
 async def prepare_round(db: asyncpg.Pool, device: SimulatedDevice, people: int, round_: int
                         ) -> list[GatewayMessage]:  # fmt: skip
-    visit_id = f"visit-bench-{round_:03d}"
+    visit_id = round_visit(round_)
     niks = [a_nik(p, round_) for p in range(people)]
     await db.execute(
         "INSERT INTO recording.visits (visit_id, venue_type, kecamatan_code, expected_people,"
@@ -507,12 +512,17 @@ async def measure_latency(nats_url: str, js: JetStreamContext, db: asyncpg.Pool,
     """Captures at a steady rate through the service's own path (subscriber, gateway consumer,
     outbox relay); from each person's last capture published to their completion received."""
     people = max(2, round(args.rate * args.seconds / 14))
-    messages = await prepare_round(db, device, people, 900)
+    messages = await prepare_round(db, device, people, LATENCY_ROUND)
     completed: dict[str, float] = {}
     everyone = asyncio.Event()
 
     async def arrived(msg: Msg) -> None:
-        completed[json.loads(msg.data)["data"]["nik"]] = time.perf_counter()
+        # Only this visit's: an earlier round's completions still in the outbox when its relay
+        # stopped are published by this run's relay, and would end the wait too early.
+        data = json.loads(msg.data)["data"]
+        if data["visit_id"] != round_visit(LATENCY_ROUND):
+            return
+        completed[data["nik"]] = time.perf_counter()
         if len(completed) >= people:
             everyone.set()
 
