@@ -124,13 +124,23 @@ async def _day(
 
 async def work_routes(gateways: list[Gateway], routes: list[list[Requested]]) -> None:
     """Every team's route at once. A tablet that fails stops the others, and every one has
-    stopped when this returns (their outboxes are closed after it); the first failure is raised."""
+    stopped when this returns (their outboxes are closed after it); the first failure is raised,
+    with the others as its notes."""
+    task = asyncio.current_task()
+    cancelling = task.cancelling() if task else 0
     try:
         async with asyncio.TaskGroup() as group:
             for gateway, route in zip(gateways, routes, strict=True):
                 group.create_task(work_route(gateway, route))
     except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+        # Python 3.11's TaskGroup leaves the cancellation it asked of this task counted when a
+        # route fails while it waits for them: `stop_if_cancelled` would take it for a real one.
+        if task is not None and task.cancelling() > cancelling:
+            task.uncancel()
+        first, *others = failed.exceptions
+        for other in others:
+            first.add_note(f"another tablet failed too: {other!r}")
+        raise first from None
 
 
 async def work_route(gateway: Gateway, route: list[Requested]) -> None:
