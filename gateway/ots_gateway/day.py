@@ -126,9 +126,9 @@ async def _worklist(args: argparse.Namespace, connecting: "asyncio.Task[Client]"
     js = (await connecting).jetstream()
     while True:
         found = await _try(read_worklist(js, args.device))
+        stop_if_cancelled()
         if found is not None:
             return found
-        stop_if_cancelled()
         await asyncio.sleep(1.0)  # not written yet, or no coverage: the newest once it comes
 
 
@@ -140,6 +140,7 @@ async def _recaptures(
     waited = 0.0
     while waited < args.recapture_wait:
         feedback = await _try(read_feedback(js, args.device))
+        stop_if_cancelled()
         fresh, _ = unseen(outbox, feedback) if feedback else ([], [])
         again = [recapture(outbox, r.request, args.recapture_quality) for r in fresh
                  if r.request.visit_id == visit_id]  # fmt: skip
