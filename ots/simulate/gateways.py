@@ -32,8 +32,7 @@ class Gateway:
 
     async def send(self) -> None:
         """Everything recorded so far, oldest first, each stored once by JetStream."""
-        await self.outbox.flush(self.js)
-        stop_if_cancelled()
+        await self.outbox.flush(self.js)  # which stops if cancelled, even on Python 3.11
 
     def capture(self, visit_id: str, person: Person, slot: Slot, attempt: int) -> None:
         modality, position = slot

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
+from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.views import read_feedback
 
 RecaptureKey = tuple[str, str, str, str, int]
@@ -22,7 +23,6 @@ class RecaptureInbox:
         self.arrived = asyncio.Event()
         self.since = datetime.now(UTC)
         self.task: asyncio.Task[None] | None = None
-        self.closing = asyncio.Event()
 
     async def open(self) -> None:
         """From now on: requests made before this gateway started are not its day's."""
@@ -30,10 +30,8 @@ class RecaptureInbox:
         self.task = asyncio.create_task(self._read())
 
     async def close(self) -> None:
-        """The reader stops at its next turn even if the cancellation is lost: Python 3.11's
-        `asyncio.wait_for` (under nats-py's request) swallows a cancellation that arrives as
-        its reply does, and a day's simulation then waited on this forever."""
-        self.closing.set()
+        """The reader stops even if a read lost the cancellation (`stop_if_cancelled`): a day's
+        simulation once waited on it forever."""
         if self.task:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -49,11 +47,12 @@ class RecaptureInbox:
         return keys - self.received
 
     async def _read(self) -> None:
-        while not self.closing.is_set():
+        while True:
             try:
                 feedback = await read_feedback(self.js, self.device_id)
             except Exception:  # nats-server away or restarting: try again shortly
                 feedback = None
+            stop_if_cancelled()
             for item in feedback.recaptures if feedback else []:
                 r = item.request
                 key = (r.visit_id, r.nik, r.modality.value, r.position or "", r.attempt)

@@ -47,15 +47,22 @@ async def test_a_process_killed_between_commit_and_publish_loses_nothing(
     assert await db.fetchval("SELECT count(*) FROM intake.outbox") == 0
 
 
+async def cancellations_committed(db: asyncpg.Pool, count: int, reason: str,
+                                  *, subject_ids: bool = False) -> None:  # fmt: skip
+    """`count` visits cancelled, v-0 first, in one transaction."""
+    async with db.acquire() as conn, conn.transaction():
+        for n in range(count):
+            data = VisitCancelled(visit_id=f"v-{n}", reason=reason)
+            subject_id = f"v-{n}" if subject_ids else None
+            await enqueue(
+                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=subject_id
+            )
+
+
 async def test_a_relay_that_crashes_after_publishing_republishes_as_a_dropped_duplicate(
     settings: Settings, db: asyncpg.Pool, nc: Client
 ) -> None:
-    async with db.acquire() as conn, conn.transaction():
-        for n in range(3):
-            data = VisitCancelled(visit_id=f"v-{n}", reason="dup")
-            await enqueue(
-                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=f"v-{n}"
-            )
+    await cancellations_committed(db, 3, "dup", subject_ids=True)
 
     async def crash() -> None:
         raise Crash
@@ -89,12 +96,7 @@ async def test_the_relay_keeps_the_order_events_were_committed_in(
 async def test_a_relay_told_to_stop_stops_after_its_batch_and_leaves_the_rest_in_the_outbox(
     settings: Settings, db: asyncpg.Pool, nc: Client
 ) -> None:
-    async with db.acquire() as conn, conn.transaction():
-        for n in range(30):
-            data = VisitCancelled(visit_id=f"v-{n}", reason="stopping")
-            await enqueue(
-                conn, "intake", VISIT_CANCELLED, data, source="ots/intake", subject_id=None
-            )
+    await cancellations_committed(db, 30, "stopping")
     stop = asyncio.Event()
 
     async def stop_after_the_first_batch() -> None:
