@@ -427,10 +427,11 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
 async def warm_up(nats_url: str, js: JetStreamContext, db: asyncpg.Pool, device: SimulatedDevice,
                   config: RecordingSettings, verifier: SignatureVerifier,
                   args: argparse.Namespace) -> None:  # fmt: skip
-    """A round of each side with a quarter of the people (at least 10), not counted: a service runs for days, and the first
-    batches of a process pay once for what every later one reuses (database connections and
-    their prepared statements, the device's key in the signature worker, the first code paths).
-    The first measured round was the slowest of every run before this existed."""
+    """A round of each side with a quarter of the people (at least 10), not counted: a service
+    runs for days, and the first batches of a process pay once for what every later one reuses
+    (database connections and their prepared statements, the device's key in the signature
+    worker, the first code paths). The first measured round was the slowest of every run before
+    this existed."""
     people = max(10, args.people // 4)
     messages = await prepare_round(db, device, people, WARM_UP_ROUND)
     raw = await raw_round(js, messages, config.gateway_batch_size)
@@ -525,8 +526,8 @@ async def measure_latency(nats_url: str, js: JetStreamContext, db: asyncpg.Pool,
     everyone = asyncio.Event()
 
     async def arrived(msg: Msg) -> None:
-        # Only this visit's: an earlier round's completions still in the outbox when its relay
-        # stopped are published by this run's relay, and would end the wait too early.
+        # Only this visit's: another round's completion, were it relayed late, would end the
+        # wait too early (`relayed_the_rest` publishes them between rounds).
         data = json.loads(msg.data)["data"]
         if data["visit_id"] != round_visit(LATENCY_ROUND):
             return
