@@ -2,13 +2,14 @@
 the bench (the simulator asks intake over HTTP instead): a device enrolled for a team, a visit
 requested and scheduled for that team."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from contracts import EventSpec, envelope
 from contracts.events import DeviceEnrolled, VisitRequested, VisitScheduled
+from contracts.jember import WIB
 from contracts.subjects import DEVICE_ENROLLED, VISIT_REQUESTED, VISIT_SCHEDULED
 from ots.simulate.tablet import SimulatedDevice
 
@@ -35,7 +36,7 @@ async def schedule_visit(
     js: JetStreamContext, visit_id: str, team_id: str, residents: list[str], *,
     venue_type: str = "school", kecamatan_code: str = "350921",
 ) -> None:  # fmt: skip
-    today = date.today()
+    today = datetime.now(WIB).date()  # the visit's day is Jember's, not this machine's
     requested = VisitRequested.model_validate({
         "visit_id": visit_id,
         "requester": {"agency_type": "school", "agency_name": "SMAN 1 Jember"},

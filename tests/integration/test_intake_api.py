@@ -2,13 +2,14 @@
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from nats.aio.client import Client
 
 from contracts.events import VisitScheduled
+from contracts.jember import WIB
 from contracts.subjects import VISIT_SCHEDULED
 from ots.simulate.upstream import emit
 from ots_runtime.settings import Settings
@@ -277,7 +278,7 @@ async def _scheduled(intake: httpx.AsyncClient, tokens: Tokens, nc: Client) -> s
     created = await intake.post("/v1/visits", json=a_home_visit(), headers=bearer(tokens.agency))
     visit_id: str = created.json()["visit_id"]
     scheduled = VisitScheduled(
-        visit_id=visit_id, team_id="team-07", date=date.today(), eta=datetime.now(UTC),
+        visit_id=visit_id, team_id="team-07", date=datetime.now(WIB).date(), eta=datetime.now(UTC),
         service_minutes=45, plan_revision=1,
     )  # fmt: skip
     await emit(nc.jetstream(), VISIT_SCHEDULED, scheduled, visit_id)

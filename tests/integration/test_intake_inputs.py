@@ -2,7 +2,7 @@
 one bad request fail the others committed with it."""
 
 import asyncio
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,6 +12,7 @@ from nats.aio.client import Client
 
 from contracts.enums import AgencyType, Priority, ServiceType, VenueType
 from contracts.events import Window
+from contracts.jember import WIB
 from services.intake.domain.request import NewRequester, NewResident, NewVenue, NewVisit
 from services.intake.tokens import Principal, Role
 from services.intake.visit_writer import VisitWriter, visit_item
@@ -115,7 +116,7 @@ async def test_a_nul_request_fails_alone_among_concurrent_good_ones(
 
 def unchecked_visit(name: str) -> NewVisit:
     """A request as no HTTP body could bring it: past validation, straight to the writer."""
-    today = date.today()
+    today = datetime.now(WIB).date()
     return NewVisit.model_construct(
         requester=NewRequester.model_construct(
             agency_type=AgencyType.DINSOS, agency_name="Dinas Sosial Jember"

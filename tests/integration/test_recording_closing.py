@@ -4,6 +4,7 @@ an operator asks, follows a visit unassigned from its team, and keeps a cancelle
 from datetime import UTC, date, datetime, timedelta
 
 from contracts.events import VisitCancelled, VisitCloseRequested, VisitScheduled, VisitUnassigned
+from contracts.jember import WIB
 from contracts.subjects import (
     VISIT_CANCELLED,
     VISIT_CLOSE_REQUESTED,
@@ -62,7 +63,7 @@ async def test_a_visit_of_a_past_day_closes_with_the_unrecorded_residents_absent
     await _record_one(scene)
     # Today's visit is not closed before its day is over, even with no hours after it.
     assert await scene.events("ots.visit.completed", expect=1, within=1.0) == []
-    await _rescheduled(scene, date.today() - timedelta(days=2))
+    await _rescheduled(scene, datetime.now(WIB).date() - timedelta(days=2))
 
     [visit] = await scene.events("ots.visit.completed", expect=1)
     assert (visit["data"]["people_recorded"], visit["data"]["people_absent"]) == (1, 1)
@@ -143,6 +144,6 @@ async def test_a_visit_cancelled_before_any_work_is_dropped(scene: Scene) -> Non
         at=datetime.now(UTC),
     )  # fmt: skip
     await emit(scene.nc.jetstream(), VISIT_CLOSE_REQUESTED, request, scene.visit_id)
-    await _rescheduled(scene, date.today() - timedelta(days=2))
+    await _rescheduled(scene, datetime.now(WIB).date() - timedelta(days=2))
     assert await scene.events("ots.visit.completed", expect=1, within=1.5) == []
     assert await _visit_row_has(scene, "closed_at IS NULL AND completed_at IS NULL")

@@ -1,8 +1,10 @@
 """Request bodies an operator would send."""
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from contracts.jember import WIB
 
 _serial = itertools.count(1)
 
@@ -13,7 +15,7 @@ def a_nik(day: int = 12, month: int = 5, year: int = 90, kecamatan: str = "35090
 
 
 def a_home_visit(**overrides: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
+    today = datetime.now(WIB).date()
     body: dict[str, Any] = {
         "requester": {"agency_type": "dinsos", "agency_name": "Dinas Sosial Jember"},
         "venue": {
