@@ -35,17 +35,17 @@ class NikInfo:
     serial: str
 
 
-def parse_nik(nik: str, today: date | None = None) -> NikInfo:
+def parse_nik(nik: str, today: date) -> NikInfo:
     """Split a NIK into its parts, or raise `InvalidNik`.
 
-    `today` (default: the current date) settles the century: `YY` is `20YY` unless that
-    birth date would be in the future, then `19YY`.
+    `today`, Jember's date (WIB) and not the machine's, settles the century: `YY` is `20YY`
+    unless that birth date would be in the future, then `19YY`.
     """
     if not _is_sixteen_digits(nik):
         raise InvalidNik(f"a NIK is exactly {NIK_LENGTH} digits 0-9; got {len(nik)} characters",
                          "nik_length", length=len(nik))  # fmt: skip
     _check_region(nik[:6])
-    birth_date, sex = _birth(nik[6:12], today or date.today())
+    birth_date, sex = _birth(nik[6:12], today)
     if nik[12:] == "0000":
         raise InvalidNik(
             "serial 0000 is never issued; the last four digits run 0001-9999", "nik_serial_zero"
