@@ -218,6 +218,7 @@ class Outbox:
                         await asyncio.sleep(pause)
                 delay = 0.0
             except TRANSIENT as error:
+                stop_if_cancelled()  # "no responders" too may come back with a lost cancel
                 log.info("NATS unreachable (%s); the outbox waits", type(error).__name__)
                 after = current - 1  # the one that failed goes first again
                 delay = await _pause(backoff.after(delay), stop)

@@ -1,7 +1,9 @@
 """A tablet's outbox stops sending when its task is cancelled, even if the publish that was
-waiting lost the cancellation (Python 3.11's `asyncio.wait_for`), and loses nothing; the
-simulated day's waits keep their time limits the same way."""
+waiting lost the cancellation (Python 3.11's `asyncio.wait_for`), whether it was acknowledged
+or JetStream was away, and loses nothing; the tablet's waits for its worklist and recapture
+requests stop the same way, and the simulated day's waits keep their time limits."""
 
+import argparse
 import asyncio
 import contextlib
 import sys
@@ -9,11 +11,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import nats.errors
+import pytest
+
 from contracts.enums import Modality
 from ots.simulate.routes import recording_caught_up
+from ots_gateway import day
 from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.keys import DeviceKey
-from ots_gateway.outbox import Outbox
+from ots_gateway.outbox import Backoff, Outbox
 
 DEVICE = "gw-team07-01"
 NIK = "3509214101050001"
@@ -48,6 +54,48 @@ async def test_a_cancelled_flush_stops_though_its_publish_lost_the_cancellation(
     assert flushing in done and flushing.cancelled()
     assert 0 < js.published < RECORDED
     assert outbox.unsent() == RECORDED - js.published  # every acknowledged one marked sent
+    outbox.close()
+
+
+class JetStreamAway:
+    """No responders to every publish, after a moment; a publish cancelled meanwhile raises
+    that all the same, as nats-py's request does on Python 3.11 when the status arrives in the
+    same turn as the cancellation."""
+
+    def __init__(self) -> None:
+        self.tried, self.losing = 0, True
+
+    async def publish(self, subject: str, body: bytes, **options: Any) -> None:
+        self.tried += 1
+        try:
+            await asyncio.sleep(0.005)
+        except asyncio.CancelledError:
+            if not self.losing:
+                raise
+        raise nats.errors.NoRespondersError
+
+
+async def test_a_cancelled_flush_stops_while_jetstream_is_away_though_the_cancellation_was_lost(
+    tmp_path: Path,
+) -> None:
+    outbox = Outbox(tmp_path / "outbox.db", DEVICE, DeviceKey.load_or_create(tmp_path / "key"))
+    for i in range(3):
+        outbox.capture("visit-0001", NIK, Modality.FINGER, "right_index", quality=80,
+                       sample=b"sample %d" % i, item_key=f"capture {i}")  # fmt: skip
+    js = JetStreamAway()
+    flushing = asyncio.create_task(
+        outbox.flush(js, backoff=Backoff(first=0.001, most=0.001))  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.05)
+    flushing.cancel()
+    done, _ = await asyncio.wait({flushing}, timeout=5)
+    js.losing = False  # let a flush that never stopped be cancelled now
+    if not done:
+        flushing.cancel()
+        await asyncio.wait({flushing}, timeout=5)
+    assert flushing in done and flushing.cancelled()
+    assert js.tried > 1  # it did wait for JetStream, trying again
+    assert outbox.unsent() == 3  # nothing was acknowledged, nothing marked sent
     outbox.close()
 
 
@@ -106,3 +154,70 @@ async def test_waiting_for_recording_gives_up_on_time_though_a_request_lost_the_
         waiting.cancel()
     assert waiting in done
     assert isinstance(waiting.exception(), TimeoutError)
+
+
+async def test_waiting_for_recording_gives_up_on_time_though_a_failed_request_lost_it() -> None:
+    class NatsRestarting:
+        losing = True
+
+        async def consumer_info(self, stream: str, durable: str) -> Any:
+            try:
+                await asyncio.sleep(0.02)  # the timeout's cancellation lands here...
+            except asyncio.CancelledError:
+                if not self.losing:
+                    raise
+            raise nats.errors.ConnectionClosedError  # ...and is lost in a failure retried 90 s
+
+    js = NatsRestarting()
+    waiting = asyncio.create_task(recording_caught_up(js, patience=0.01))  # type: ignore[arg-type]
+    done, _ = await asyncio.wait({waiting}, timeout=5)
+    js.losing = False
+    if not done:
+        waiting.cancel()
+    assert waiting in done
+    assert isinstance(waiting.exception(), TimeoutError)
+
+
+async def a_view_read_losing_the_cancellation(js: Any, device_id: str) -> None:
+    """Nothing in the view, after a long wait (no coverage); a read cancelled meanwhile returns
+    at once all the same."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(10)
+
+
+class Connected:
+    def jetstream(self) -> None:
+        return None
+
+
+async def cancelled_within_a_second(work: Any) -> bool:
+    task = asyncio.create_task(work)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=1.5)
+    if not done:  # one that never stopped: its read may let a cancellation through now
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+    return task in done and task.cancelled()
+
+
+async def test_a_tablet_waiting_for_its_worklist_stops_though_a_read_lost_the_cancellation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(day, "read_worklist", a_view_read_losing_the_cancellation)
+    connecting = asyncio.get_running_loop().create_future()
+    connecting.set_result(Connected())
+    args = argparse.Namespace(worklist=None, device=DEVICE)
+    assert await cancelled_within_a_second(day._worklist(args, connecting))  # type: ignore[arg-type]
+
+
+async def test_a_tablet_waiting_for_recapture_requests_stops_though_a_read_lost_the_cancellation(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(day, "read_feedback", a_view_read_losing_the_cancellation)
+    outbox = Outbox(tmp_path / "outbox.db", DEVICE, DeviceKey.load_or_create(tmp_path / "key"))
+    args = argparse.Namespace(device=DEVICE, recapture_wait=60.0, recapture_quality=90)
+    try:
+        assert await cancelled_within_a_second(day._recaptures(outbox, None, args, "visit-0001"))  # type: ignore[arg-type]
+    finally:
+        outbox.close()
