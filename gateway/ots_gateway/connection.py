@@ -8,6 +8,8 @@ import nats
 import nats.errors
 from nats.aio.client import Client
 
+from ots_gateway.cancellation import stop_if_cancelled
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,7 @@ async def connect(
             )  # fmt: skip
             return client
         except (nats.errors.NoServersError, OSError, TimeoutError) as error:
+            stop_if_cancelled()  # the connect's own timeout may have swallowed a cancellation
             log.info("NATS not reachable yet (%s); trying again", type(error).__name__)
             await asyncio.sleep(first_try_every)
 

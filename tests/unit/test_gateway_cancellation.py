@@ -16,7 +16,7 @@ import pytest
 
 from contracts.enums import Modality
 from ots.simulate.routes import recording_caught_up
-from ots_gateway import day
+from ots_gateway import connection, day
 from ots_gateway.cancellation import stop_if_cancelled
 from ots_gateway.keys import DeviceKey
 from ots_gateway.outbox import Backoff, Outbox
@@ -221,3 +221,15 @@ async def test_a_tablet_waiting_for_recapture_requests_stops_though_a_read_lost_
         assert await cancelled_within_a_second(day._recaptures(outbox, None, args, "visit-0001"))  # type: ignore[arg-type]
     finally:
         outbox.close()
+
+
+async def test_a_tablet_trying_to_connect_stops_though_a_failed_attempt_lost_the_cancellation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def no_coverage(*servers: Any, **options: Any) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(10)
+        raise nats.errors.NoServersError
+
+    monkeypatch.setattr(nats, "connect", no_coverage)
+    assert await cancelled_within_a_second(connection.connect("nats://nowhere:4222"))
