@@ -84,7 +84,7 @@ LATENCY_ROUND = 900
 RATIO_TARGET = 0.3  # the samples-in-object-storage issue's; 0.4 its stretch
 REPLICAS_TARGET = 1.6
 P99_TARGET_MS = 250
-# Creating a sample's file where nothing was deleted lately costs 55-75 us of CPU here
+# Creating a sample's file where nothing was deleted lately costs 64-74 us of CPU here
 SLOW_FILE_CREATION_US = 150
 # CPU per message of each process group, less noisy than the rates on a shared machine.
 CPU_US: dict[str, dict[str, list[float]]] = {"raw": {}, "plumbing": {}, "recording": {}}
@@ -412,7 +412,7 @@ async def bench(args: argparse.Namespace, nats_url: str, database_url: str) -> i
         print_ceiling(sum(spent["raw"].values()), spent["recording"]["postgres"], unavoidable)
         if args.store == "folder" and unavoidable["object write"] > SLOW_FILE_CREATION_US:
             print(f"(object writes cost {unavoidable['object write']:.0f} us here, against "
-                  "55-75 us in a folder where nothing was deleted lately: an ext4 without a "
+                  "64-74 us in a folder where nothing was deleted lately: an ext4 without a "
                   "journal pays for recent deletions; see the recording README)")  # fmt: skip
         print_breakdown(spent["recording"])
     if profile:
