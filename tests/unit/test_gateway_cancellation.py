@@ -15,6 +15,8 @@ import nats.errors
 import pytest
 
 from contracts.enums import Modality
+from ots.simulate.gateways import Gateway
+from ots.simulate.progress import Progress
 from ots.simulate.routes import recording_caught_up
 from ots_gateway import connection, day
 from ots_gateway.cancellation import stop_if_cancelled
@@ -233,3 +235,20 @@ async def test_a_tablet_trying_to_connect_stops_though_a_failed_attempt_lost_the
 
     monkeypatch.setattr(nats, "connect", no_coverage)
     assert await cancelled_within_a_second(connection.connect("nats://nowhere:4222"))
+
+
+async def test_a_simulated_tablet_waiting_for_recapture_requests_stops_though_the_wait_lost_it(
+    tmp_path: Path,
+) -> None:
+    class InboxLosingCancellations:
+        async def wait_for(self, keys: set[Any], patience: float) -> set[Any]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(10)
+            return set(keys)  # none came: the tablet would note it and capture again
+
+    outbox = Outbox(tmp_path / "outbox.db", DEVICE, DeviceKey.load_or_create(tmp_path / "key"))
+    gateway = Gateway(None, outbox, InboxLosingCancellations(), Progress())  # type: ignore[arg-type]
+    try:
+        assert await cancelled_within_a_second(gateway._await_requests("visit-0001", [], 1))
+    finally:
+        outbox.close()
