@@ -1,6 +1,10 @@
 """A task asked to stop stops, even where Python 3.11 lost the request on the way."""
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def stop_if_cancelled() -> None:
@@ -11,3 +15,14 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def unless_cancelled(wait: Awaitable[T]) -> T:
+    """What `wait` returns or raises, unless this task was asked to stop meanwhile: then
+    CancelledError, whether a reply or an error came back with the request and dropped it. For
+    reads, whose result may be dropped; a wait whose success must be kept first (a publish
+    acknowledged, a connection made) asks `stop_if_cancelled` itself once that is done."""
+    try:
+        return await wait
+    finally:
+        stop_if_cancelled()

@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from contracts.enums import POSITIONS_BY_MODALITY, Modality
 from contracts.events import RecaptureRequested, Worklist, WorklistStop
 from contracts.jember import WIB
-from ots_gateway.cancellation import stop_if_cancelled
+from ots_gateway.cancellation import unless_cancelled
 from ots_gateway.connection import connect, user_name
 from ots_gateway.keys import DeviceKey
 from ots_gateway.outbox import Outbox
@@ -126,7 +126,6 @@ async def _worklist(args: argparse.Namespace, connecting: "asyncio.Task[Client]"
     js = (await connecting).jetstream()
     while True:
         found = await _try(read_worklist(js, args.device))
-        stop_if_cancelled()
         if found is not None:
             return found
         await asyncio.sleep(1.0)  # not written yet, or no coverage: the newest once it comes
@@ -140,7 +139,6 @@ async def _recaptures(
     waited = 0.0
     while waited < args.recapture_wait:
         feedback = await _try(read_feedback(js, args.device))
-        stop_if_cancelled()
         fresh, _ = unseen(outbox, feedback) if feedback else ([], [])
         again = [recapture(outbox, r.request, args.recapture_quality) for r in fresh
                  if r.request.visit_id == visit_id]  # fmt: skip
@@ -153,6 +151,6 @@ async def _recaptures(
 
 async def _try(read: Awaitable[T]) -> T | None:
     try:
-        return await read
+        return await unless_cancelled(read)
     except (nats.errors.Error, TimeoutError, OSError):
         return None

@@ -13,7 +13,7 @@ from ots.simulate.progress import Progress
 from ots.simulate.recaptures import RecaptureInbox, RecaptureKey
 from ots.simulate.rules import MAX_ATTEMPTS, Slot
 from ots.simulate.visit_plan import VisitPlan
-from ots_gateway.cancellation import stop_if_cancelled
+from ots_gateway.cancellation import unless_cancelled
 from ots_gateway.outbox import Outbox
 
 SAMPLE_BYTES = {Modality.FINGER: 2_000, Modality.IRIS: 3_000, Modality.FACE: 6_000,
@@ -72,8 +72,7 @@ class Gateway:
         keys: set[RecaptureKey] = {
             (visit_id, p.nik, m.value, pos or "", attempt) for p, (m, pos) in due
         }
-        missing = await self.inbox.wait_for(keys, RECAPTURE_PATIENCE_SECONDS)
-        stop_if_cancelled()
+        missing = await unless_cancelled(self.inbox.wait_for(keys, RECAPTURE_PATIENCE_SECONDS))
         self.progress.recaptures += len(keys) - len(missing)
         if missing:
             self.problems.append(f"{len(missing)} recapture request(s) never came for {visit_id}")

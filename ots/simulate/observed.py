@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts.streams import DLQ
 from ots.simulate.expected import DEAD_LETTERS, REJECTED_ANY, Figures, report_row, series
 from ots.simulate.http import Service
-from ots_gateway.cancellation import stop_if_cancelled
+from ots_gateway.cancellation import unless_cancelled
 
 T = TypeVar("T")
 TRACKED = frozenset({
@@ -36,9 +36,8 @@ async def patiently(attempt: Callable[[], Awaitable[T]], patience: float = 90.0)
     deadline = asyncio.get_running_loop().time() + patience
     while True:
         try:
-            return await attempt()
+            return await unless_cancelled(attempt())
         except Exception:
-            stop_if_cancelled()  # a failed request, too, may have lost a cancellation
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
-from ots_gateway.cancellation import stop_if_cancelled
+from ots_gateway.cancellation import unless_cancelled
 from ots_gateway.views import read_feedback
 
 RecaptureKey = tuple[str, str, str, str, int]
@@ -30,7 +30,7 @@ class RecaptureInbox:
         self.task = asyncio.create_task(self._read())
 
     async def close(self) -> None:
-        """The reader stops even if a read lost the cancellation (`stop_if_cancelled`): a day's
+        """The reader stops even if a read lost the cancellation (`unless_cancelled`): a day's
         simulation once waited on it forever."""
         if self.task:
             self.task.cancel()
@@ -49,10 +49,9 @@ class RecaptureInbox:
     async def _read(self) -> None:
         while True:
             try:
-                feedback = await read_feedback(self.js, self.device_id)
+                feedback = await unless_cancelled(read_feedback(self.js, self.device_id))
             except Exception:  # nats-server away or restarting: try again shortly
                 feedback = None
-            stop_if_cancelled()
             for item in feedback.recaptures if feedback else []:
                 r = item.request
                 key = (r.visit_id, r.nik, r.modality.value, r.position or "", r.attempt)

@@ -9,7 +9,6 @@ from contracts.streams import EVENTS
 from ots.simulate.http import Service
 from ots.simulate.observed import patiently
 from ots.simulate.operators import Requested
-from ots_gateway.cancellation import stop_if_cancelled
 
 RECORDING_EVENTS_DURABLE = "recording-events"
 """Recording's durable consumer on OTS_EVENTS, as deployed (deploy/nats/README.md)."""
@@ -34,11 +33,11 @@ async def route_of(
 
 async def recording_caught_up(js: JetStreamContext, patience: float) -> None:
     """Recording has applied every event so far (devices enrolled, visits scheduled), so no
-    capture can reach it before the schedule it is checked against, even after a restart."""
+    capture can reach it before the schedule it is checked against, even after a restart.
+    `patiently` raises the timeout's cancellation even where a request lost it."""
     async with asyncio.timeout(patience):
         while True:
             info = await patiently(lambda: js.consumer_info(EVENTS.name, RECORDING_EVENTS_DURABLE))
-            stop_if_cancelled()  # the timeout's cancellation, if the request above lost it
             if info.num_pending == 0 and info.num_ack_pending == 0:
                 return
             await asyncio.sleep(0.3)

@@ -136,46 +136,42 @@ async def test_a_timeout_that_expired_and_was_handled_does_not_count_as_a_cancel
     stop_if_cancelled()  # raises nothing
 
 
-async def test_waiting_for_recording_gives_up_on_time_though_a_request_lost_the_timeout() -> None:
-    class RecordingNeverCatchesUp:
-        losing = True
+class RecordingLosingTheTimeout:
+    """Recording never catches up; a request cancelled meanwhile returns its answer, or fails
+    (NATS restarting), all the same: the timeout's cancellation is lost."""
 
-        async def consumer_info(self, stream: str, durable: str) -> Any:
-            try:
-                await asyncio.sleep(0.02)  # the timeout's cancellation lands here...
-            except asyncio.CancelledError:
-                if not self.losing:
-                    raise
-            return SimpleNamespace(num_pending=5, num_ack_pending=0)  # ...and is lost
+    def __init__(self, fails: bool) -> None:
+        self.fails, self.losing = fails, True
 
-    js = RecordingNeverCatchesUp()
+    async def consumer_info(self, stream: str, durable: str) -> Any:
+        try:
+            await asyncio.sleep(0.02)  # the timeout's cancellation lands here...
+        except asyncio.CancelledError:
+            if not self.losing:
+                raise
+        if self.fails:
+            raise nats.errors.ConnectionClosedError  # ...and is lost in a failure retried 90 s
+        return SimpleNamespace(num_pending=5, num_ack_pending=0)  # ...and is lost
+
+
+async def waiting_for(js: RecordingLosingTheTimeout) -> tuple["asyncio.Task[None]", set[Any]]:
+    """The wait for recording with a patience of 10 ms, and whether it ended within 5 s."""
     waiting = asyncio.create_task(recording_caught_up(js, patience=0.01))  # type: ignore[arg-type]
     done, _ = await asyncio.wait({waiting}, timeout=5)
     js.losing = False  # let a waiter that never gave up be cancelled now
     if not done:
         waiting.cancel()
+    return waiting, done
+
+
+async def test_waiting_for_recording_gives_up_on_time_though_a_request_lost_the_timeout() -> None:
+    waiting, done = await waiting_for(RecordingLosingTheTimeout(fails=False))
     assert waiting in done
     assert isinstance(waiting.exception(), TimeoutError)
 
 
 async def test_waiting_for_recording_gives_up_on_time_though_a_failed_request_lost_it() -> None:
-    class NatsRestarting:
-        losing = True
-
-        async def consumer_info(self, stream: str, durable: str) -> Any:
-            try:
-                await asyncio.sleep(0.02)  # the timeout's cancellation lands here...
-            except asyncio.CancelledError:
-                if not self.losing:
-                    raise
-            raise nats.errors.ConnectionClosedError  # ...and is lost in a failure retried 90 s
-
-    js = NatsRestarting()
-    waiting = asyncio.create_task(recording_caught_up(js, patience=0.01))  # type: ignore[arg-type]
-    done, _ = await asyncio.wait({waiting}, timeout=5)
-    js.losing = False
-    if not done:
-        waiting.cancel()
+    waiting, done = await waiting_for(RecordingLosingTheTimeout(fails=True))
     assert waiting in done
     assert isinstance(waiting.exception(), TimeoutError)
 
